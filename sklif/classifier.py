@@ -69,7 +69,7 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
         Keep membrane potentials at or above zero (as in the paper).
     trainable_tau : bool, default=False
         Learn one time constant per neuron, starting at ``tau``.
-    learning_rate_init : float, default=0.005
+    learning_rate_init : float, default=0.01
         Adam's learning rate.
     batch_size : int or "auto", default="auto"
         Minibatch size; ``"auto"`` is ``min(200, n_samples)``.
@@ -188,7 +188,7 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
         readout="membrane",
         clamp_membrane=False,
         trainable_tau=False,
-        learning_rate_init=0.005,
+        learning_rate_init=0.01,
         batch_size="auto",
         max_iter=200,
         alpha=1e-4,
