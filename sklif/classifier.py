@@ -339,7 +339,7 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
     @property
     def model_(self):
         """The fitted network as a Keras model (see the class docstring)."""
-        check_is_fitted(self, "_weights")
+        check_is_fitted(self)
         if getattr(self, "_model", None) is None:
             self._model = build_model(
                 self._spec,
@@ -353,6 +353,9 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
                 seed=int(self._predict_seed[0]),
             )
         return self._model
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "_weights")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -186,12 +186,12 @@ def _chunks(X: np.ndarray, spec: Spec):
 
 def predict_logits(spec: Spec, weights, hyper: Hyper, X: np.ndarray, seed, device: str) -> np.ndarray:
     """Logits for scaled features ``X`` (float32, 2-D) with the compiled prediction function."""
-    fn = _compiled("predict", (spec, device), _predict_builder(spec))
     hyper_t = _hyper_tensor(hyper)
     seed_t = tf.constant(seed, tf.int32)
     out = []
     with _device_scope(device):
         for padded, n in _chunks(X, spec):
+            fn = _compiled("predict", (spec, len(padded), device), _predict_builder(spec))
             out.append(fn(tuple(weights), hyper_t, tf.constant(padded), seed_t).numpy()[:n])
     return np.concatenate(out) if out else np.zeros((0, spec.n_outputs), np.float32)
 
@@ -202,11 +202,11 @@ def record(spec: Spec, weights, hyper: Hyper, X: np.ndarray, seed, device: str):
     Everything comes back batch-major, ``(n_samples, n_steps, ...)``; the traces are a list
     of ``(spikes or None, membrane)`` per layer.
     """
-    fn = _compiled("record", (spec, device), _record_builder(spec))
     hyper_t, seed_t = _hyper_tensor(hyper), tf.constant(seed, tf.int32)
     parts = []
     with _device_scope(device):
         for padded, n in _chunks(X, spec):
+            fn = _compiled("record", (spec, len(padded), device), _record_builder(spec))
             logits, encoded, traces = fn(tuple(weights), hyper_t, tf.constant(padded), seed_t)
             encoded = encoded.numpy()
             if encoded.ndim == 2:
