@@ -50,6 +50,12 @@ __all__ = ["firing_rates", "learning_curves", "membrane_traces", "spike_raster",
 _DEFAULT_TRACES = 5
 
 
+def _integer_ticks(axis) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _new_axes(ax: Axes | None) -> Axes:
     if ax is not None:
         return ax
@@ -62,7 +68,9 @@ def _recording(source: Any, X: Any) -> Recording:
     """The recording itself, or the estimator's recording of ``X``."""
     if isinstance(source, Recording):
         if X is not None:
-            raise ValueError("X is only used with an estimator; a Recording already holds the data.")
+            raise ValueError(
+                "X is only used with an estimator; a Recording already holds the data."
+            )
         return source
     if not hasattr(source, "record"):
         raise TypeError(
@@ -150,7 +158,11 @@ def spike_raster(
         ax.set_title(f"{name} spikes, sample {sample} ({len(steps)} spikes)")
     else:
         image = ax.imshow(
-            values.T, aspect="auto", origin="lower", cmap="viridis", interpolation="nearest",
+            values.T,
+            aspect="auto",
+            origin="lower",
+            cmap="viridis",
+            interpolation="nearest",
             extent=(-0.5, n_steps - 0.5, -0.5, units - 0.5),
         )
         ax.figure.colorbar(image, ax=ax, label="input current")
@@ -159,6 +171,8 @@ def spike_raster(
     ax.set_ylim(-0.5, units - 0.5)
     ax.set_xlabel("time step")
     ax.set_ylabel("neuron" if name != "input" else "feature")
+    _integer_ticks(ax.xaxis)
+    _integer_ticks(ax.yaxis)
     return ax
 
 
@@ -225,6 +239,7 @@ def membrane_traces(
         ax.set_title(f"{rec.names[index]} membrane (readout, no threshold), sample {sample}")
     ax.set_xlabel("time step")
     ax.set_ylabel("membrane potential v")
+    _integer_ticks(ax.xaxis)
     ax.legend(fontsize="small")
     return ax
 
@@ -259,11 +274,14 @@ def firing_rates(
     rec = _recording(recording_or_estimator, X)
     ax = _new_axes(ax)
     edges = np.linspace(0.0, 1.0, bins + 1)
-    for name, spikes in zip(rec.names, rec.spikes):
+    for name, spikes in zip(rec.names[: len(rec.spikes)], rec.spikes, strict=True):
         rates = np.asarray(spikes).mean(axis=(0, 1))
         silent = int(np.sum(rates == 0))
         ax.hist(
-            rates, bins=edges, alpha=0.6, edgecolor="k",
+            rates,
+            bins=edges,
+            alpha=0.6,
+            edgecolor="k",
             label=f"{name}: mean {rates.mean():.2f}, {silent}/{rates.size} silent",
         )
     ax.set_xlim(0.0, 1.0)
@@ -302,6 +320,7 @@ def learning_curves(estimator: Any, ax: Axes | None = None) -> Axes:
     epochs = np.arange(1, len(estimator.loss_curve_) + 1)
     lines = ax.plot(epochs, estimator.loss_curve_, "o-", color="C0", label="training loss")
     ax.set_xlabel("epoch")
+    _integer_ticks(ax.xaxis)
     ax.set_ylabel("training loss")
     scores = getattr(estimator, "validation_scores_", None)
     if scores is not None and len(scores):

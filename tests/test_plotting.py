@@ -18,19 +18,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 from sklearn.datasets import load_iris  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning, NotFittedError  # noqa: E402
 
-from sklif import LIFClassifier, Recording  # noqa: E402
-from sklif import plotting  # noqa: E402
+from sklif import LIFClassifier, Recording, plotting  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def iris():
+def rows():
     X, y = load_iris(return_X_y=True)
     return X[::5], y[::5]  # 30 rows, all three classes
 
 
 @pytest.fixture(scope="module")
-def clf(iris):
-    X, y = iris
+def clf(rows):
+    X, y = rows
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return LIFClassifier(hidden_layer_sizes=(16,), n_steps=8, max_iter=5, random_state=0).fit(
@@ -39,8 +38,8 @@ def clf(iris):
 
 
 @pytest.fixture(scope="module")
-def recording(clf, iris):
-    return clf.record(iris[0][:6])
+def recording(clf, rows):
+    return clf.record(rows[0][:6])
 
 
 @pytest.fixture(autouse=True)
@@ -69,11 +68,11 @@ def test_spike_raster_recording(recording, layer, tmp_path):
     assert_not_blank(ax.figure, tmp_path / "raster.png")
 
 
-def test_spike_raster_estimator_into_given_axes(clf, iris, tmp_path):
+def test_spike_raster_estimator_into_given_axes(clf, rows, tmp_path):
     fig, axes = plt.subplots(1, 2)
-    ax = plotting.spike_raster(clf, iris[0][:3], layer=0, sample=1, ax=axes[1])
+    ax = plotting.spike_raster(clf, rows[0][:3], layer=0, sample=1, ax=axes[1])
     assert ax is axes[1]
-    n_spikes = int(clf.record(iris[0][:3]).spikes[0][1].sum())
+    n_spikes = int(clf.record(rows[0][:3]).spikes[0][1].sum())
     assert f"({n_spikes} spikes)" in ax.get_title()
     assert_not_blank(fig, tmp_path / "raster.png")
 
@@ -98,8 +97,8 @@ def test_membrane_traces(recording, tmp_path):
     assert_not_blank(ax.figure, tmp_path / "membrane.png")
 
 
-def test_membrane_traces_readout_has_no_threshold(clf, iris, tmp_path):
-    ax = plotting.membrane_traces(clf, iris[0][:2], layer=-1)
+def test_membrane_traces_readout_has_no_threshold(clf, rows, tmp_path):
+    ax = plotting.membrane_traces(clf, rows[0][:2], layer=-1)
     labels = [line.get_label() for line in ax.get_lines()]
     assert "threshold" not in labels
     assert labels == ["neuron 0", "neuron 1", "neuron 2"]  # three classes, all shown
@@ -107,10 +106,10 @@ def test_membrane_traces_readout_has_no_threshold(clf, iris, tmp_path):
     assert_not_blank(ax.figure, tmp_path / "readout.png")
 
 
-def test_firing_rates(clf, iris, recording, tmp_path):
+def test_firing_rates(clf, rows, recording, tmp_path):
     ax = plotting.firing_rates(recording)
     assert_not_blank(ax.figure, tmp_path / "rates.png")
-    ax = plotting.firing_rates(clf, iris[0])
+    ax = plotting.firing_rates(clf, rows[0])
     counts = sum(patch.get_height() for patch in ax.patches)
     assert counts == 16  # one layer of 16 neurons
     assert_not_blank(ax.figure, tmp_path / "rates_clf.png")
@@ -122,11 +121,15 @@ def test_learning_curves(clf, tmp_path):
     assert_not_blank(ax.figure, tmp_path / "curves.png")
 
 
-def test_learning_curves_with_validation(iris, tmp_path):
-    X, y = iris
+def test_learning_curves_with_validation(rows, tmp_path):
+    X, y = rows
     clf = LIFClassifier(
-        hidden_layer_sizes=(8,), n_steps=8, max_iter=3, early_stopping=True,
-        validation_fraction=0.3, random_state=0,
+        hidden_layer_sizes=(8,),
+        n_steps=8,
+        max_iter=3,
+        early_stopping=True,
+        validation_fraction=0.3,
+        random_state=0,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -156,7 +159,7 @@ def test_surrogates_errors():
         plotting.surrogates(slope=0)
 
 
-def test_bad_layer_and_sample(clf, iris, recording):
+def test_bad_layer_and_sample(clf, rows, recording):
     with pytest.raises(ValueError, match="spiking layer 1 is out of range"):
         plotting.spike_raster(recording, layer=1)  # the membrane readout does not spike
     with pytest.raises(ValueError, match="layer 5 is out of range"):
@@ -173,15 +176,15 @@ def test_bad_layer_and_sample(clf, iris, recording):
         plotting.membrane_traces(recording, layer=0.5)
 
 
-def test_bad_sources(clf, iris, recording):
+def test_bad_sources(clf, rows, recording):
     with pytest.raises(ValueError, match="X is required"):
         plotting.spike_raster(clf)
     with pytest.raises(ValueError, match="X is only used"):
-        plotting.firing_rates(recording, iris[0])
+        plotting.firing_rates(recording, rows[0])
     with pytest.raises(TypeError, match="Recording"):
         plotting.membrane_traces(np.zeros((3, 4)))
     with pytest.raises(NotFittedError):
-        plotting.spike_raster(LIFClassifier(), iris[0])
+        plotting.spike_raster(LIFClassifier(), rows[0])
     with pytest.raises(NotFittedError):
         plotting.learning_curves(LIFClassifier())
     assert isinstance(recording, Recording)
@@ -192,4 +195,3 @@ def test_import_without_matplotlib(monkeypatch):
     monkeypatch.delitem(sys.modules, "sklif.plotting")
     with pytest.raises(ImportError, match=r'pip install "sklif\[examples\]"'):
         importlib.import_module("sklif.plotting")
-
