@@ -158,6 +158,9 @@ class LIF(keras.layers.Layer):
     def simulate(self, inputs) -> tuple[tf.Tensor, tf.Tensor]:
         """Run the layer and return ``(spikes, membrane)``, each ``(batch, n_steps, units)``."""
         x = _time_major(tf.convert_to_tensor(inputs, self.compute_dtype))
+        if not self.built:
+            self.build((None, None, x.shape[-1]))
+            self.built = True
         steps, batch = tf.shape(x)[0], tf.shape(x)[1]
         flat = tf.reshape(x, [-1, x.shape[-1]])
         current = tf.reshape(flat @ self.kernel + self.bias, [steps, batch, self.units])
@@ -240,6 +243,9 @@ class LeakyReadout(keras.layers.Layer):
     def simulate(self, inputs) -> tf.Tensor:
         """Return the membrane trace ``v``, shape ``(batch, n_steps, units)``."""
         x = _time_major(tf.convert_to_tensor(inputs, self.compute_dtype))
+        if not self.built:
+            self.build((None, None, x.shape[-1]))
+            self.built = True
         current = tf.tensordot(x, self.kernel, 1) + self.bias
         return _time_major(leaky_integrate(current, self.tau, self.dt))
 

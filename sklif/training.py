@@ -89,10 +89,22 @@ def _kernels(spec: Spec, weights) -> list:
     return out
 
 
+class _Entry:
+    """A cache entry's Python function. TensorFlow keys its retracing statistics by the code
+    of a plain function, which all entries share; a callable object gives each its own, so
+    the intended one-trace-per-entry does not trigger "frequent retracing" warnings."""
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+
+    def __call__(self, *args):
+        return self.fn(*args)
+
+
 def _compiled(kind: str, key: tuple, build: Callable) -> Callable:
     full_key = (kind, *key)
     if full_key not in _CACHE:
-        _CACHE[full_key] = tf.function(build(), jit_compile=True, reduce_retracing=False)
+        _CACHE[full_key] = tf.function(_Entry(build()), jit_compile=True, reduce_retracing=False)
     return _CACHE[full_key]
 
 

@@ -41,3 +41,17 @@ def test_encode_by_name_and_errors():
         encode(x, "poisson", 4)
     with pytest.raises(ValueError, match="Unknown encoding"):
         encode(x, "phase", 4)
+
+
+def test_uniform_hash_is_uniform_and_seeded():
+    from sklif.encoders import uniform
+
+    u = uniform(tf.constant([200, 500]), tf.constant([3, 4])).numpy()
+    assert u.shape == (200, 500) and u.min() >= 0.0 and u.max() < 1.0
+    counts = np.histogram(u, bins=10, range=(0, 1))[0]
+    np.testing.assert_allclose(counts / u.size, 0.1, atol=0.005)
+    # neighbours are uncorrelated
+    assert abs(np.corrcoef(u.ravel()[:-1], u.ravel()[1:])[0, 1]) < 0.01
+    np.testing.assert_array_equal(u, uniform(tf.constant([200, 500]), tf.constant([3, 4])).numpy())
+    other = uniform(tf.constant([200, 500]), tf.constant([3, 5])).numpy()
+    assert abs(np.corrcoef(u.ravel(), other.ravel())[0, 1]) < 0.01
