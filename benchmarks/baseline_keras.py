@@ -4,7 +4,8 @@ This is how Gerum & Schilling (arXiv 2004.13532) and most Keras tutorials write 
 layer: the input is repeated over time, and a layer's ``call`` loops over the time steps,
 computing each step's input current with its own matrix product and writing the spikes into a
 ``tf.TensorArray``; the spike is a Heaviside step whose gradient is replaced with
-``tf.custom_gradient``; the network is trained with ``model.compile`` + ``model.fit``.
+``tf.custom_gradient``; the network is trained with ``model.compile`` + ``model.fit``. (The
+loop is an explicit ``tf.while_loop``: Keras 3 does not AutoGraph-convert a layer's ``call``.)
 
 It computes the same function as ``sklif.LIFClassifier`` with the current encoding and the
 membrane readout (same update, reset, surrogate, readout and weight initialisation)::
@@ -64,15 +65,18 @@ class PaperLIF(keras.layers.Layer):
         self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
 
     def call(self, x):
-        n_steps = tf.shape(x)[1]
+        n_steps = x.shape[1] or tf.shape(x)[1]  # static where known: XLA needs fixed sizes
         v = tf.zeros([tf.shape(x)[0], self.units], x.dtype)
-        s = tf.zeros_like(v)
-        out = tf.TensorArray(x.dtype, size=n_steps)
-        for t in tf.range(n_steps):
+
+        def step(t, v, s, out):
             current = tf.matmul(x[:, t], self.kernel) + self.bias
             v = self.beta * v * (1.0 - tf.stop_gradient(s)) + (1.0 - self.beta) * current
             s = self.spike(v - self.threshold)
-            out = out.write(t, s)
+            return t + 1, v, s, out.write(t, s)
+
+        out = tf.TensorArray(x.dtype, size=n_steps)
+        _, _, _, out = tf.while_loop(lambda t, *_: t < n_steps, step, (0, v, v, out),
+                                     maximum_iterations=n_steps)
         return tf.transpose(out.stack(), [1, 0, 2])
 
 
@@ -94,12 +98,16 @@ class LeakyOutput(keras.layers.Layer):
         self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
 
     def call(self, x):
-        n_steps = tf.shape(x)[1]
+        n_steps = x.shape[1] or tf.shape(x)[1]
         v = tf.zeros([tf.shape(x)[0], self.units], x.dtype)
-        out = tf.TensorArray(x.dtype, size=n_steps)
-        for t in tf.range(n_steps):
+
+        def step(t, v, out):
             v = self.beta * v + (1.0 - self.beta) * (tf.matmul(x[:, t], self.kernel) + self.bias)
-            out = out.write(t, v)
+            return t + 1, v, out.write(t, v)
+
+        out = tf.TensorArray(x.dtype, size=n_steps)
+        _, _, out = tf.while_loop(lambda t, *_: t < n_steps, step, (0, v, out),
+                                  maximum_iterations=n_steps)
         return tf.reduce_mean(out.stack(), axis=0)
 
 
