@@ -305,7 +305,8 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        return self.classes_[np.argmax(self._logits(X), axis=1)]
+        logits = self._logits(X)
+        return self.classes_[np.argmax(logits, axis=1)]
 
     def record(self, X) -> Recording:
         """Simulate the network on ``X`` and return what every layer did over time.
@@ -354,6 +355,19 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
             )
         return self._model
 
+    def save(self, path) -> None:
+        """Write the fitted estimator to a safe model file (no pickle).
+
+        See :func:`sklif.persistence.save`; read it back with :func:`sklif.load`.
+
+        Parameters
+        ----------
+        path : str, path-like or binary file object
+        """
+        from .persistence import save  # persistence imports this module
+
+        save(self, path)
+
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "_weights")
 
@@ -381,7 +395,8 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
         return self._apply_scaling(X)
 
     def _apply_scaling(self, X: np.ndarray) -> np.ndarray:
-        Xs = (X - self.input_offset_) / self.input_scale_
+        # halves first: X - offset may overflow float64 where X and offset do not
+        Xs = (X / 2 - self.input_offset_ / 2) / (self.input_scale_ / 2)
         return np.clip(Xs, -_LIMIT, _LIMIT).astype(np.float32)
 
     def _logits(self, X) -> np.ndarray:
@@ -402,14 +417,16 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
             std = np.sqrt(np.average((Z - mean) ** 2, axis=0, weights=wk))
             offset, scale = mean * peak, std * peak
         else:
-            offset, scale = Xk.min(axis=0), Xk.max(axis=0) - Xk.min(axis=0)
+            low, high = Xk.min(axis=0), Xk.max(axis=0)
+            offset, scale = low, 2 * (high / 2 - low / 2)
+        scale = np.minimum(scale, np.finfo(np.float64).max)
         scale[~(scale > np.finfo(np.float32).tiny * 1e6)] = 1.0
         self.input_offset_, self.input_scale_ = offset, scale
 
     def _hyperparameters(self) -> Hyper:
         for name in ("tau", "threshold", "dt", "surrogate_slope"):
             value = getattr(self, name)
-            if not np.isfinite(value) or not float(np.float32(value)) > 0:
+            if not (np.isfinite(np.float32(value)) and np.float32(value) > 0):
                 raise ValueError(f"{name} must be a finite positive float32 number, got {value!r}.")
         return Hyper(float(self.tau), float(self.threshold), float(self.dt), float(self.surrogate_slope))
 
@@ -463,7 +480,7 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
                 f"{self.classes_.tolist()}."
             )
         y_index = np.searchsorted(self.classes_, y).astype(np.int32)
-        if len(self.classes_) < 2 and not incremental:
+        if len(self.classes_) < 2:
             raise ValueError(
                 f"The number of classes has to be at least 2; got {len(self.classes_)} class."
             )
@@ -473,7 +490,7 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
         if first_pass:
             self._fit_scaling(X, sw)
             self._spec = spec
-            self._weights = tuple(init_weights(spec, hyper.tau, hyper.threshold, rng))
+            self._weights = tuple(init_weights(spec, hyper.tau, hyper.threshold, rng, hyper.dt))
             self._adam = None
             self._predict_seed = rng.integers(0, 2**31 - 1, size=2).astype(np.int32)
             self.n_iter_ = 0
@@ -576,12 +593,18 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
 
 
 def _merge_duplicates(X: np.ndarray, y: np.ndarray, sw: np.ndarray):
-    """Drop zero-weight rows, merge identical ``(x, y)`` rows (summing weights), sort rows."""
+    """Drop zero-weight rows, merge identical ``(x, y)`` rows (summing weights), sort rows.
+
+    Weights are divided by a power of two (exactly) so the largest lies in [1, 2): the loss
+    is normalised by the total weight anyway, and float32 then holds them without under- or
+    overflow.
+    """
     keep = sw > 0
     X, y, sw = X[keep], y[keep], sw[keep]
     rows = np.column_stack([X, y.astype(np.float32)])
     unique, inverse = np.unique(rows, axis=0, return_inverse=True)
     weights = np.bincount(inverse.ravel(), weights=sw, minlength=len(unique))
+    weights = np.ldexp(weights, -np.frexp(weights.max())[1] + 1)
     return (
         np.ascontiguousarray(unique[:, :-1]),
         unique[:, -1].astype(np.int32),

@@ -85,19 +85,31 @@ def _spiking_layers(spec: Spec) -> int:
     return len(spec.hidden_layer_sizes) + (spec.readout == "spike_count")
 
 
-def init_weights(spec: Spec, tau: float, threshold: float, rng: np.random.Generator) -> list[np.ndarray]:
+def init_weights(
+    spec: Spec, tau: float, threshold: float, rng: np.random.Generator, dt: float = 1.0
+) -> list[np.ndarray]:
     """Draw initial weights (float32 NumPy arrays) in the layout of :mod:`sklif.network`.
 
-    Kernels are Gaussian with standard deviation ``threshold * gain / sqrt(fan_in)``: the
-    input current of a neuron then spreads over about one threshold, so some neurons fire
-    from the first step on. Biases start at zero; learned time constants start at ``tau``.
+    Kernels of spiking layers are Gaussian with standard deviation
+    ``2 * threshold / sqrt(fan_in)``: the input current of a neuron then spreads over about
+    two thresholds, so some neurons fire from the first steps on. Where the input is sparse
+    in time (the first layer under the latency encoding, where each input spikes once) and
+    where the output must spike to count (the spike-count readout), a spike moves the
+    membrane by only ``(1 - beta)`` of its weight, so those kernels are scaled up by
+    ``1 / (1 - beta)``. The membrane readout's kernel has
+    standard deviation ``1 / sqrt(fan_in)``. Biases start at zero; learned time constants
+    start at ``tau``.
     """
     weights = []
     n_spiking = _spiking_layers(spec)
+    charge = 1.0 / -math.expm1(-dt / tau)  # 1 / (1 - beta)
     for index, (fan_in, fan_out) in enumerate(_layer_sizes(spec)):
         spiking = index < n_spiking
-        gain = 2.0 if spiking else 1.0
-        scale = (threshold if spiking else 1.0) * gain / math.sqrt(fan_in)
+        scale = (2.0 * threshold if spiking else 1.0) / math.sqrt(fan_in)
+        sparse_input = index == 0 and spec.encoding == "latency"
+        counting = spiking and index == n_spiking - 1 and spec.readout == "spike_count"
+        if sparse_input or counting:
+            scale *= charge
         weights.append(rng.normal(0.0, scale, size=(fan_in, fan_out)).astype(np.float32))
         weights.append(np.zeros(fan_out, np.float32))
         if spiking and spec.trainable_tau:
@@ -169,7 +181,7 @@ def _run(spec: Spec, weights, hyper: Hyper, x: tf.Tensor, seed, record: bool):
         traces.append((None, membrane))
         return tf.reduce_mean(membrane, axis=0), traces
     w = readout_weights(spec.n_steps, hyper.tau, hyper.dt, h.dtype)
-    pooled = tf.tensordot(w, h, 1)
+    pooled = tf.reduce_sum(h * w[:, tf.newaxis, tf.newaxis], axis=0)
     return pooled @ kernel + bias * tf.reduce_sum(w), traces
 
 

@@ -78,11 +78,18 @@ def test_same_seed_same_model_other_seed_differs(small_xy):
     assert not np.allclose(a, c)
 
 
-@pytest.mark.parametrize("encoding", ["poisson", "latency"])
-@pytest.mark.parametrize("readout", ["membrane", "spike_count"])
+@pytest.mark.parametrize(
+    "encoding, readout",
+    [
+        ("current", "spike_count"),
+        ("poisson", "membrane"),
+        ("poisson", "spike_count"),
+        ("latency", "membrane"),
+    ],
+)
 def test_encodings_and_readouts_learn(small_xy, encoding, readout):
     X, y = small_xy
-    clf = LIFClassifier(**{**FAST, "max_iter": 40}, encoding=encoding, readout=readout)
+    clf = LIFClassifier(**{**FAST, "max_iter": 150}, encoding=encoding, readout=readout)
     clf.fit(X, y)
     assert clf.score(X, y) > 0.8
     np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))

@@ -130,13 +130,6 @@ def test_extreme_magnitudes_and_single_feature():  # (sklearn's finite check sum
         _assert_usable(_fit(X, y), X)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sklif bug: under the spike encodings input_scale_ = max - min overflows to inf "
-    "when a feature spans more than float64's range, and the scaled feature becomes NaN "
-    "(inf / inf); training and prediction then see NaN silently. Remove this mark once "
-    "_fit_scaling/_apply_scaling avoid the overflow.",
-)
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize("encoding", ["latency", "poisson"])
 def test_full_float64_range_under_spike_encodings(encoding):
@@ -250,12 +243,6 @@ def test_bad_sample_weights(sample_weight, match):
         _fit(X, np.arange(16) % 2, sample_weight=sample_weight)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sklif bug: sample weights are cast to float32 unscaled, so 1e300 overflows "
-    "(training diverges) and 1e-300 underflows to 0 (nothing is learnt, silently). "
-    "Remove this mark once fit normalises sample_weight (e.g. sw / sw.max()).",
-)
 @pytest.mark.parametrize("scale", [1e300, 1e-300])
 def test_sample_weight_scale_does_not_matter(scale):
     rng = np.random.default_rng(0)
@@ -266,13 +253,6 @@ def test_sample_weight_scale_does_not_matter(scale):
     np.testing.assert_allclose(scaled, _fit(X, y).predict_proba(X), rtol=1e-5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(AssertionError, IndexError),
-    reason="sklif bug: partial_fit(classes=[one class]) builds 2 outputs for 1 class, so "
-    "predict_proba has a column too many and predict raises IndexError. Remove this mark "
-    "once partial_fit refuses a single class with a ValueError.",
-)
 def test_partial_fit_with_a_single_class():
     X = np.random.default_rng(0).normal(size=(16, 3))
     try:
