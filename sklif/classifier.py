@@ -428,11 +428,18 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
             value = getattr(self, name)
             if not (np.isfinite(np.float32(value)) and np.float32(value) > 0):
                 raise ValueError(f"{name} must be a finite positive float32 number, got {value!r}.")
-        return Hyper(float(self.tau), float(self.threshold), float(self.dt), float(self.surrogate_slope))
+        return Hyper(
+            float(self.tau), float(self.threshold), float(self.dt), float(self.surrogate_slope)
+        )
 
     def _make_spec(self, n_features: int, n_classes: int) -> Spec:
         sizes = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
-        if sizes.ndim != 1 or sizes.size == 0 or not np.issubdtype(sizes.dtype, np.integer) or (sizes < 1).any():
+        if (
+            sizes.ndim != 1
+            or sizes.size == 0
+            or not np.issubdtype(sizes.dtype, np.integer)
+            or (sizes < 1).any()
+        ):
             raise ValueError(
                 f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}."
             )
@@ -571,10 +578,17 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
         seed = int(rng.integers(2**31 - 1))
         try:
             parts = train_test_split(
-                Xs, y_index, sw, test_size=self.validation_fraction, random_state=seed, stratify=y_index
+                Xs,
+                y_index,
+                sw,
+                test_size=self.validation_fraction,
+                random_state=seed,
+                stratify=y_index,
             )
         except ValueError:
-            parts = train_test_split(Xs, y_index, sw, test_size=self.validation_fraction, random_state=seed)
+            parts = train_test_split(
+                Xs, y_index, sw, test_size=self.validation_fraction, random_state=seed
+            )
         X_train, X_val, y_train, y_val, sw_train, sw_val = parts
         if len(X_val) == 0 or sw_train.sum() <= 0:
             raise ValueError(

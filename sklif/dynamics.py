@@ -106,9 +106,7 @@ def _reset(v: tf.Tensor, s: tf.Tensor, threshold: tf.Tensor, reset: str) -> tf.T
     raise ValueError(f"Unknown reset {reset!r}; choose one of {RESETS}.")
 
 
-def lif_step(
-    current: tf.Tensor, state: LIFState, p: LIFParameters
-) -> tuple[tf.Tensor, LIFState]:
+def lif_step(current: tf.Tensor, state: LIFState, p: LIFParameters) -> tuple[tf.Tensor, LIFState]:
     """Advance LIF neurons by one step of ``dt``.
 
     Parameters
@@ -261,7 +259,9 @@ def leaky_integrate(current: tf.Tensor, tau: float | tf.Tensor, dt: float | tf.T
     return tf.scan(lambda v, i_t: beta * v + (1.0 - beta) * i_t, current, initializer=init)
 
 
-def readout_weights(n_steps: int, tau: float | tf.Tensor, dt: float | tf.Tensor, dtype=tf.float32) -> tf.Tensor:
+def readout_weights(
+    n_steps: int, tau: float | tf.Tensor, dt: float | tf.Tensor, dtype=tf.float32
+) -> tf.Tensor:
     """Weights ``w[k]`` with ``mean_t leaky_integrate(I)[t] == sum_k w[k] I[k]``.
 
     The mean over time of a leaky unit's membrane is linear in its input:

@@ -28,8 +28,12 @@ def current(x: tf.Tensor, n_steps: int) -> tf.Tensor:
 
 def _mix(h: tf.Tensor) -> tf.Tensor:
     """MurmurHash3's 32-bit finaliser: every input bit flips each output bit with p ~ 1/2."""
-    h = tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, 16)) * tf.constant(0x85EBCA6B, tf.uint32)
-    h = tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, 13)) * tf.constant(0xC2B2AE35, tf.uint32)
+    h = tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, 16)) * tf.constant(
+        0x85EBCA6B, tf.uint32
+    )
+    h = tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, 13)) * tf.constant(
+        0xC2B2AE35, tf.uint32
+    )
     return tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, 16))
 
 

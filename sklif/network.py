@@ -246,7 +246,8 @@ def build_model(
     stack = [
         keras.Input((spec.n_features,)),
         keras.layers.Normalization(
-            mean=np.asarray(offset, np.float32), variance=np.square(np.asarray(scale, np.float32)),
+            mean=np.asarray(offset, np.float32),
+            variance=np.square(np.asarray(scale, np.float32)),
             name="scaling",
         ),
         encoder(n_steps=spec.n_steps, name="encoder"),

@@ -36,12 +36,12 @@ def flat(x: tf.Tensor, slope: tf.Tensor) -> tf.Tensor:
 
 
 def fast_sigmoid(x: tf.Tensor, slope: tf.Tensor) -> tf.Tensor:
-    """SuperSpike's fast sigmoid, ``g(x) = slope / (2 (1 + slope |x|)^2)`` (Zenke & Ganguli 2018)."""
+    """Fast sigmoid, ``g(x) = slope / (2 (1 + slope |x|)^2)`` (SuperSpike; Zenke & Ganguli 2018)."""
     return slope / (2.0 * tf.square(1.0 + slope * tf.abs(x)))
 
 
 def sigmoid(x: tf.Tensor, slope: tf.Tensor) -> tf.Tensor:
-    """Derivative of the logistic ``sig(slope x)``: ``slope sig (1 - sig)`` (Zenke & Vogels 2021)."""
+    """Logistic, ``g(x) = slope sig(slope x) (1 - sig(slope x))`` (Zenke & Vogels 2021)."""
     sig = tf.sigmoid(slope * x)
     return slope * sig * (1.0 - sig)
 
@@ -52,7 +52,7 @@ def triangle(x: tf.Tensor, slope: tf.Tensor) -> tf.Tensor:
 
 
 def arctan(x: tf.Tensor, slope: tf.Tensor) -> tf.Tensor:
-    """Derivative of ``arctan(slope x) / pi``: ``slope / (pi (1 + (slope x)^2))`` (Fang et al. 2021)."""
+    """Arctangent, ``g(x) = slope / (pi (1 + (slope x)^2))`` (Fang et al. 2021)."""
     return slope / (math.pi * (1.0 + tf.square(slope * x)))
 
 
@@ -91,7 +91,9 @@ def heaviside(x: tf.Tensor) -> tf.Tensor:
     return tf.cast(x >= 0, x.dtype)
 
 
-def spike(x: tf.Tensor, slope: float | tf.Tensor = 1.0, surrogate: str = "fast_sigmoid") -> tf.Tensor:
+def spike(
+    x: tf.Tensor, slope: float | tf.Tensor = 1.0, surrogate: str = "fast_sigmoid"
+) -> tf.Tensor:
     """Heaviside step forward, surrogate derivative backward.
 
     Parameters

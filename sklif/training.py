@@ -133,9 +133,7 @@ def _epoch_builder(spec: Spec, batch_size: int):
             rate = lr * tf.sqrt(1.0 - ADAM_BETA_2**step) / (1.0 - ADAM_BETA_1**step)
             m = tuple(ADAM_BETA_1 * mi + (1.0 - ADAM_BETA_1) * g for mi, g in zip(m, grads))
             v = tuple(ADAM_BETA_2 * vi + (1.0 - ADAM_BETA_2) * g * g for vi, g in zip(v, grads))
-            w = tuple(
-                wi - rate * mi / (tf.sqrt(vi) + ADAM_EPSILON) for wi, mi, vi in zip(w, m, v)
-            )
+            w = tuple(wi - rate * mi / (tf.sqrt(vi) + ADAM_EPSILON) for wi, mi, vi in zip(w, m, v))
             return i + 1, w, m, v, step, loss_sum + loss * total, weight_sum + total
 
         zero = tf.constant(0.0)
@@ -196,7 +194,9 @@ def _chunks(X: np.ndarray, spec: Spec):
         yield padded, len(part)
 
 
-def predict_logits(spec: Spec, weights, hyper: Hyper, X: np.ndarray, seed, device: str) -> np.ndarray:
+def predict_logits(
+    spec: Spec, weights, hyper: Hyper, X: np.ndarray, seed, device: str
+) -> np.ndarray:
     """Logits for scaled features ``X`` (float32, 2-D) with the compiled prediction function."""
     hyper_t = _hyper_tensor(hyper)
     seed_t = tf.constant(seed, tf.int32)
@@ -224,10 +224,11 @@ def record(spec: Spec, weights, hyper: Hyper, X: np.ndarray, seed, device: str):
             if encoded.ndim == 2:
                 encoded = np.broadcast_to(encoded[np.newaxis], (spec.n_steps, *encoded.shape))
             arrays = [encoded] + [a.numpy() for pair in traces for a in pair]
-            parts.append([logits.numpy()[:n]] + [np.swapaxes(a[:, :n], 0, 1) if a.ndim == 3 else None for a in arrays])
-    columns = [
-        None if column[0] is None else np.concatenate(column) for column in zip(*parts)
-    ]
+            parts.append(
+                [logits.numpy()[:n]]
+                + [np.swapaxes(a[:, :n], 0, 1) if a.ndim == 3 else None for a in arrays]
+            )
+    columns = [None if column[0] is None else np.concatenate(column) for column in zip(*parts)]
     logits, encoded, flat = columns[0], columns[1], columns[2:]
     return logits, encoded, list(zip(flat[0::2], flat[1::2]))
 
@@ -342,7 +343,9 @@ def train(
     for epoch in range(max_iter):
         start = time.perf_counter()
         try:
-            new_w, new_adam, loss = run_epoch(spec, weights, adam, hyper, lr, alpha, data, rng, device)
+            new_w, new_adam, loss = run_epoch(
+                spec, weights, adam, hyper, lr, alpha, data, rng, device
+            )
         except KeyboardInterrupt:
             stopped = "interrupted"
             break

@@ -162,8 +162,10 @@ def test_record_returns_every_layer_over_time(small_xy):
     # the readout is the mean of the output membrane
     np.testing.assert_allclose(
         np.log(clf.predict_proba(X[:4])),
-        rec.membrane[-1].mean(axis=1) - np.log(np.exp(rec.membrane[-1].mean(axis=1)).sum(1, keepdims=True)),
-        rtol=1e-4, atol=1e-5,
+        rec.membrane[-1].mean(axis=1)
+        - np.log(np.exp(rec.membrane[-1].mean(axis=1)).sum(1, keepdims=True)),
+        rtol=1e-4,
+        atol=1e-5,
     )
 
 
@@ -181,7 +183,7 @@ def test_unfitted_raises(small_xy):
     with pytest.raises(NotFittedError):
         LIFClassifier().predict(X)
     with pytest.raises(NotFittedError):
-        LIFClassifier().model_
+        _ = LIFClassifier().model_
 
 
 @pytest.mark.parametrize(

@@ -38,9 +38,7 @@ def test_membrane_trace_by_hand_subtract_reset():
     # v3 = 0.5 * 0.8125 + 0.75 = 1.15625 (spike)
     p = LIFParameters(tau=1.0 / math.log(2.0), threshold=1.0, dt=1.0, reset="subtract")
     spikes, membrane = lif_scan(tf.constant([[1.5]]), p, n_steps=4)
-    np.testing.assert_allclose(
-        membrane.numpy().ravel(), [0.75, 1.125, 0.8125, 1.15625], rtol=1e-6
-    )
+    np.testing.assert_allclose(membrane.numpy().ravel(), [0.75, 1.125, 0.8125, 1.15625], rtol=1e-6)
     np.testing.assert_array_equal(spikes.numpy().ravel(), [0, 1, 0, 1])
 
 
@@ -124,7 +122,9 @@ def test_readout_weights_give_mean_of_leaky_membrane():
     current = tf.constant(rng.normal(size=(9, 2, 3)), tf.float32)
     mean = tf.reduce_mean(leaky_integrate(current, 4.0, 1.0), axis=0)
     w = readout_weights(9, 4.0, 1.0)
-    np.testing.assert_allclose(tf.tensordot(w, current, 1).numpy(), mean.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        tf.tensordot(w, current, 1).numpy(), mean.numpy(), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_constant_current_needs_n_steps():

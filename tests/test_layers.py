@@ -10,7 +10,14 @@ import tensorflow as tf
 import sklif
 from sklif import LIFClassifier
 from sklif.dynamics import LIFParameters, lif_scan
-from sklif.layers import LIF, CurrentEncoder, LatencyEncoder, LeakyReadout, PoissonEncoder, SpikeCount
+from sklif.layers import (
+    LIF,
+    CurrentEncoder,
+    LatencyEncoder,
+    LeakyReadout,
+    PoissonEncoder,
+    SpikeCount,
+)
 
 
 def _model(encoder):
@@ -52,7 +59,9 @@ def test_lif_layer_is_lif_scan_of_the_projection():
     spikes, membrane = layer.simulate(x)
     current = tf.transpose(tf.tensordot(x, layer.kernel, 1) + layer.bias, [1, 0, 2])
     ref_s, ref_v = lif_scan(current, LIFParameters(2.0, 0.3, reset="subtract"))
-    np.testing.assert_allclose(membrane.numpy(), np.swapaxes(ref_v.numpy(), 0, 1), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        membrane.numpy(), np.swapaxes(ref_v.numpy(), 0, 1), rtol=1e-5, atol=1e-6
+    )
     np.testing.assert_array_equal(layer(x).numpy(), np.swapaxes(ref_s.numpy(), 0, 1))
 
 
@@ -61,7 +70,9 @@ def test_lif_layer_trains_with_model_fit():
     x = rng.normal(size=(64, 4)).astype(np.float32)
     y = (x[:, 0] > 0).astype(np.int32)
     model = keras.Sequential([keras.Input((4,)), CurrentEncoder(8), LIF(16), LeakyReadout(2)])
-    model.compile(keras.optimizers.Adam(0.02), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        keras.optimizers.Adam(0.02), keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
     history = model.fit(x, y, epochs=15, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
 

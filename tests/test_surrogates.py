@@ -38,7 +38,9 @@ def test_forward_is_heaviside_and_backward_is_formula(name, slope):
         out = spike(x, slope, name)
     np.testing.assert_array_equal(out.numpy(), (X >= 0).astype(np.float32))
     grad = tape.gradient(out, x).numpy()
-    np.testing.assert_allclose(grad, FORMULAS[name](X.astype(np.float64), slope), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        grad, FORMULAS[name](X.astype(np.float64), slope), rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("name", sorted(set(SURROGATES) - {"flat"}))

@@ -25,10 +25,18 @@ def reference_logits(spec, weights, hyper, x):
     inputs = [x] * spec.n_steps
     for layer in layers[:n_spiking]:
         tau = tf.exp(layer[2]) if spec.trainable_tau else hyper.tau
-        p = LIFParameters(tau, hyper.threshold, hyper.dt, spec.surrogate,
-                          hyper.surrogate_slope, spec.reset, spec.clamp)
-        state = LIFState(tf.zeros((x.shape[0], layer[0].shape[1])),
-                         tf.zeros((x.shape[0], layer[0].shape[1])))
+        p = LIFParameters(
+            tau,
+            hyper.threshold,
+            hyper.dt,
+            spec.surrogate,
+            hyper.surrogate_slope,
+            spec.reset,
+            spec.clamp,
+        )
+        state = LIFState(
+            tf.zeros((x.shape[0], layer[0].shape[1])), tf.zeros((x.shape[0], layer[0].shape[1]))
+        )
         outputs = []
         for x_t in inputs:
             s, state = lif_step(x_t @ layer[0] + layer[1], state, p)
@@ -57,7 +65,9 @@ def reference_logits(spec, weights, hyper, x):
     ],
 )
 def test_fast_path_has_the_loss_and_gradients_of_the_plain_network(options):
-    spec = Spec(**{**dict(n_features=5, hidden_layer_sizes=(8,), n_outputs=3, n_steps=9), **options})
+    spec = Spec(
+        **{**dict(n_features=5, hidden_layer_sizes=(8,), n_outputs=3, n_steps=9), **options}
+    )
     hyper = Hyper(4.0, 0.6, 1.0, 1.5)
     rng = np.random.default_rng(0)
     weights = [tf.constant(w) for w in init_weights(spec, 4.0, 0.6, rng)]
@@ -84,8 +94,12 @@ def test_refits_with_other_hyperparameter_values_compile_nothing(small_xy):
         before = training.trace_count()
         for tau, threshold, slope, lr in [(3.0, 0.5, 2.0, 0.1), (20.0, 2.0, 0.3, 1e-3)]:
             clf = clone(base).set_params(
-                tau=tau, threshold=threshold, surrogate_slope=slope, learning_rate_init=lr,
-                alpha=0.1, random_state=1,
+                tau=tau,
+                threshold=threshold,
+                surrogate_slope=slope,
+                learning_rate_init=lr,
+                alpha=0.1,
+                random_state=1,
             )
             clf.fit(X, y).predict_proba(X)
     assert training.trace_count() == before
