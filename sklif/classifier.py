@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import training
+from . import inference, training
 from .dynamics import RESETS
 from .encoders import ENCODINGS
 from .network import READOUTS, Hyper, Recording, Spec, build_model, init_weights
@@ -324,7 +324,7 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         Xs = self._scaled(X)
-        logits, encoded, traces = training.record(
+        logits, encoded, traces = inference.record(
             self._spec, self._weights, self._hyper, Xs, self._predict_seed, self._device()
         )
         spikes = [s for s, _ in traces if s is not None]
@@ -402,7 +402,7 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X) -> np.ndarray:
         check_is_fitted(self)
         Xs = self._scaled(X)
-        return training.predict_logits(
+        return inference.predict_logits(
             self._spec, self._weights, self._hyper, Xs, self._predict_seed, self._device()
         )
 
@@ -513,10 +513,10 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
         self._hyper = hyper
         self._model = None
 
-        validate = None
+        validation = None
         Xs = self._apply_scaling(X)
         if self.early_stopping and not incremental:
-            Xs, y_index, sw, validate = self._split_validation(Xs, y_index, sw, rng, device)
+            Xs, y_index, sw, validation = self._split_validation(Xs, y_index, sw, rng)
         Xs, y_index, sw = _merge_duplicates(Xs, y_index, sw)
         batch = len(Xs) if self.batch_size == "auto" else self.batch_size
         if self.batch_size == "auto":
@@ -545,7 +545,8 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
             tol=float(self.tol),
             n_iter_no_change=int(self.n_iter_no_change) if not incremental else 2**31,
             best_loss=self.best_loss_ if self.best_loss_ is not None else np.inf,
-            validate=validate,
+            validation=validation,
+            predict_seed=self._predict_seed,
             verbose=bool(self.verbose),
         )
         self._weights = tuple(np.asarray(w) for w in weights)
@@ -574,7 +575,7 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
         values = [tf.constant(a) for a in self._adam]
         return training.AdamState(tuple(values[:n]), tuple(values[n : 2 * n]), values[-1])
 
-    def _split_validation(self, Xs, y_index, sw, rng, device):
+    def _split_validation(self, Xs, y_index, sw, rng):
         seed = int(rng.integers(2**31 - 1))
         try:
             parts = train_test_split(
@@ -595,15 +596,9 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
                 "validation_fraction leaves no data to train or validate on; "
                 "use more samples or change validation_fraction."
             )
-
-        def validate(weights) -> float:
-            logits = training.predict_logits(
-                self._spec, weights, self._hyper, X_val, self._predict_seed, device
-            )
-            hit = np.argmax(logits, axis=1) == y_val
-            return float(np.average(hit, weights=sw_val if sw_val.sum() > 0 else None))
-
-        return X_train, y_train, sw_train, validate
+        if sw_val.sum() <= 0:
+            sw_val = np.ones_like(sw_val)
+        return X_train, y_train, sw_train, (X_val, y_val, sw_val)
 
 
 def _merge_duplicates(X: np.ndarray, y: np.ndarray, sw: np.ndarray):

@@ -1,34 +1,40 @@
-"""Compiled training and prediction, and the epoch loop with early stopping.
+"""Compiled training: minibatch Adam on backpropagation through time, with early stopping.
 
-One XLA-compiled function runs a whole epoch (every minibatch: forward pass, backpropagation
-through time, Adam update), another predicts. Both are functional: weights, optimizer state,
-the hyperparameters ``tau``, ``threshold``, ``dt``, ``surrogate_slope``, the learning rate and
-``alpha`` go in as tensors and come out as tensors. The compiled functions are cached by
-what fixes the graph (:class:`sklif.network.Spec`, batch size, padded data shape, device), so
+One XLA-compiled function runs many epochs in one call: every minibatch (forward pass,
+backpropagation through time, Adam update), the loss-based or validation-based stopping rule
+of sklearn's MLP, keeping the best weights, and stopping with the last finite weights when
+training diverges. It is functional: weights, optimizer state, the hyperparameters ``tau``,
+``threshold``, ``dt``, ``surrogate_slope``, the learning rate, ``alpha`` and ``tol`` go in as
+tensors and come out as tensors. Compiled functions are cached by what fixes the graph
+(:class:`sklif.network.Spec`, batch and data shapes, device: see :mod:`sklif._compile`), so
 the fits of a grid search over those numbers reuse one compilation.
 
-Data are padded to a power-of-two number of batches (padding rows carry zero weight), and
-predictions run in power-of-two chunks, so data sets of similar size share a graph too.
+Data are padded with zero-weight rows: a single batch to at least :data:`MIN_ROWS` rows (a
+power of two), several batches to a power-of-two number of batches, so data sets of similar
+size (the folds of a cross-validation, the final refit) share a graph.
 """
 
 from __future__ import annotations
 
-import collections
 import math
 import time
 import warnings
-from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
-from .network import Hyper, Spec, forward, simulate
+from ._compile import clear_cache, compiled, device_scope, trace_count
+from .encoders import uniform
+from .inference import hyper_tensor, pow2, predict_logits, record
+from .network import Hyper, Spec, forward
 
 __all__ = [
     "AdamState",
+    "Data",
     "History",
     "clear_cache",
+    "pad_data",
     "predict_logits",
     "record",
     "trace_count",
@@ -36,21 +42,9 @@ __all__ = [
 ]
 
 ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-8
-_PREDICT_BYTES = 256 * 2**20  # bound on the traces held while predicting one chunk
-
-_CACHE: dict[tuple, Callable] = {}
-_TRACES: collections.Counter = collections.Counter()
-
-
-def trace_count(kind: str | None = None) -> int:
-    """How many times a training (``"epoch"``), prediction (``"predict"``) or recording
-    (``"record"``) function has been traced in this process; all kinds when ``kind`` is None."""
-    return _TRACES[kind] if kind else sum(_TRACES.values())
-
-
-def clear_cache() -> None:
-    """Forget every compiled function (they are compiled again on next use)."""
-    _CACHE.clear()
+MIN_ROWS = 256  # a single batch is padded to at least this many rows
+CHUNK_SECONDS = 1.0  # aim of one compiled call's length, so Ctrl-C is answered promptly
+RUNNING, CONVERGED, DIVERGED = 0, 1, 2
 
 
 class AdamState(NamedTuple):
@@ -67,183 +61,8 @@ class AdamState(NamedTuple):
         return cls(m, v, tf.constant(0.0))
 
 
-def _device_scope(device: str):
-    return tf.device({"cpu": "/CPU:0", "gpu": "/GPU:0"}[device]) if device != "auto" else _null()
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _kernels(spec: Spec, weights) -> list:
-    """The kernels (the weights that ``alpha`` penalises), every ``kernel`` of the layout."""
-    out, i = [], 0
-    n_spiking = len(spec.hidden_layer_sizes) + (spec.readout == "spike_count")
-    for index in range(len(spec.hidden_layer_sizes) + 1):
-        out.append(weights[i])
-        i += 3 if (index < n_spiking and spec.trainable_tau) else 2
-    return out
-
-
-class _Entry:
-    """A cache entry's Python function. TensorFlow keys its retracing statistics by the code
-    of a plain function, which all entries share; a callable object gives each its own, so
-    the intended one-trace-per-entry does not trigger "frequent retracing" warnings."""
-
-    def __init__(self, fn: Callable):
-        self.fn = fn
-
-    def __call__(self, *args):
-        return self.fn(*args)
-
-
-def _compiled(kind: str, key: tuple, build: Callable) -> Callable:
-    full_key = (kind, *key)
-    if full_key not in _CACHE:
-        _CACHE[full_key] = tf.function(_Entry(build()), jit_compile=True, reduce_retracing=False)
-    return _CACHE[full_key]
-
-
-def _epoch_builder(spec: Spec, batch_size: int):
-    def epoch(weights, adam, hyper, lr, alpha, X, Y, sw, perm, n_batches, seed):
-        _TRACES["epoch"] += 1
-        hyper = Hyper(*tf.unstack(hyper))
-
-        def loss_fn(w, xb, yb, wb, bseed):
-            logits = forward(spec, w, hyper, xb, bseed)
-            ce = tf.nn.sparse_softmax_cross_entropy_with_logits(yb, logits)
-            total = tf.reduce_sum(wb)
-            denom = tf.maximum(total, 1e-12)
-            l2 = tf.add_n([tf.reduce_sum(tf.square(k)) for k in _kernels(spec, w)])
-            return tf.reduce_sum(wb * ce) / denom + 0.5 * alpha * l2 / denom, total
-
-        def body(i, w, m, v, step, loss_sum, weight_sum):
-            idx = tf.slice(perm, [i * batch_size], [batch_size])
-            xb, yb, wb = tf.gather(X, idx), tf.gather(Y, idx), tf.gather(sw, idx)
-            bseed = tf.stack([seed[0], seed[1] + i])
-            with tf.GradientTape() as tape:
-                tape.watch(w)
-                loss, total = loss_fn(w, xb, yb, wb, bseed)
-            grads = tape.gradient(loss, w)
-            step = step + 1.0
-            rate = lr * tf.sqrt(1.0 - ADAM_BETA_2**step) / (1.0 - ADAM_BETA_1**step)
-            m = tuple(ADAM_BETA_1 * mi + (1.0 - ADAM_BETA_1) * g for mi, g in zip(m, grads))
-            v = tuple(ADAM_BETA_2 * vi + (1.0 - ADAM_BETA_2) * g * g for vi, g in zip(v, grads))
-            w = tuple(wi - rate * mi / (tf.sqrt(vi) + ADAM_EPSILON) for wi, mi, vi in zip(w, m, v))
-            return i + 1, w, m, v, step, loss_sum + loss * total, weight_sum + total
-
-        zero = tf.constant(0.0)
-        _, w, m, v, step, loss_sum, weight_sum = tf.while_loop(
-            lambda i, *_: i < n_batches,
-            body,
-            (tf.constant(0), tuple(weights), adam.m, adam.v, adam.step, zero, zero),
-        )
-        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(wi)) for wi in w])
-        loss = loss_sum / tf.maximum(weight_sum, 1e-12)
-        return w, AdamState(m, v, step), loss, finite
-
-    return lambda: epoch
-
-
-def _predict_builder(spec: Spec):
-    def predict(weights, hyper, X, seed):
-        _TRACES["predict"] += 1
-        return forward(spec, weights, Hyper(*tf.unstack(hyper)), X, seed)
-
-    return lambda: predict
-
-
-def _record_builder(spec: Spec):
-    def record_fn(weights, hyper, X, seed):
-        _TRACES["record"] += 1
-        logits, encoded, traces = simulate(spec, weights, Hyper(*tf.unstack(hyper)), X, seed)
-        empty = tf.zeros([0], X.dtype)
-        return logits, encoded, [(empty if s is None else s, v) for s, v in traces]
-
-    return lambda: record_fn
-
-
-def _pow2(n: int) -> int:
-    return 1 << max(0, math.ceil(math.log2(max(n, 1))))
-
-
-def _chunk_rows(spec: Spec) -> int:
-    """Rows per prediction chunk: a power of two, bounded by :data:`_PREDICT_BYTES`."""
-    width = max((*spec.hidden_layer_sizes, spec.n_outputs, spec.n_features))
-    per_row = 4 * 4 * spec.n_steps * width
-    rows = max(8, min(4096, _PREDICT_BYTES // per_row))
-    return 1 << int(math.log2(rows))
-
-
-def _hyper_tensor(hyper: Hyper) -> tf.Tensor:
-    return tf.constant([hyper.tau, hyper.threshold, hyper.dt, hyper.surrogate_slope], tf.float32)
-
-
-def _chunks(X: np.ndarray, spec: Spec):
-    """Yield ``(padded chunk, number of real rows)`` in power-of-two sizes."""
-    rows = _chunk_rows(spec)
-    for start in range(0, len(X), rows):
-        part = X[start : start + rows]
-        size = min(rows, max(8, _pow2(len(part))))
-        padded = np.zeros((size, X.shape[1]), np.float32)
-        padded[: len(part)] = part
-        yield padded, len(part)
-
-
-def predict_logits(
-    spec: Spec, weights, hyper: Hyper, X: np.ndarray, seed, device: str
-) -> np.ndarray:
-    """Logits for scaled features ``X`` (float32, 2-D) with the compiled prediction function."""
-    hyper_t = _hyper_tensor(hyper)
-    seed_t = tf.constant(seed, tf.int32)
-    out = []
-    with _device_scope(device):
-        for padded, n in _chunks(X, spec):
-            fn = _compiled("predict", (spec, len(padded), device), _predict_builder(spec))
-            out.append(fn(tuple(weights), hyper_t, tf.constant(padded), seed_t).numpy()[:n])
-    return np.concatenate(out) if out else np.zeros((0, spec.n_outputs), np.float32)
-
-
-def record(spec: Spec, weights, hyper: Hyper, X: np.ndarray, seed, device: str):
-    """Simulate on scaled ``X``; return logits, encoded input and per-layer traces.
-
-    Everything comes back batch-major, ``(n_samples, n_steps, ...)``; the traces are a list
-    of ``(spikes or None, membrane)`` per layer.
-    """
-    hyper_t, seed_t = _hyper_tensor(hyper), tf.constant(seed, tf.int32)
-    parts = []
-    with _device_scope(device):
-        for padded, n in _chunks(X, spec):
-            fn = _compiled("record", (spec, len(padded), device), _record_builder(spec))
-            logits, encoded, traces = fn(tuple(weights), hyper_t, tf.constant(padded), seed_t)
-            encoded = encoded.numpy()
-            if encoded.ndim == 2:
-                encoded = np.broadcast_to(encoded[np.newaxis], (spec.n_steps, *encoded.shape))
-            arrays = [encoded] + [a.numpy() for pair in traces for a in pair]
-            parts.append(
-                [logits.numpy()[:n]]
-                + [np.swapaxes(a[:, :n], 0, 1) if a.ndim == 3 else None for a in arrays]
-            )
-    columns = [None if column[0] is None else np.concatenate(column) for column in zip(*parts)]
-    logits, encoded, flat = columns[0], columns[1], columns[2:]
-    return logits, encoded, list(zip(flat[0::2], flat[1::2]))
-
-
-class History(NamedTuple):
-    """What :func:`train` did: the loss per epoch and, with a validation set, its accuracy."""
-
-    loss_curve: list
-    validation_scores: list
-    n_epochs: int
-    stopped: str  # "converged", "max_iter", "interrupted" or "diverged"
-
-
 class Data(NamedTuple):
-    """Training data padded for the compiled epoch function."""
+    """Rows padded for the compiled function: features, class indices, weights."""
 
     X: tf.Tensor
     Y: tf.Tensor
@@ -253,12 +72,32 @@ class Data(NamedTuple):
     n_batches: int
 
 
+class Progress(NamedTuple):
+    """The stopping rule's memory: best loss, best validation score, epochs without gain."""
+
+    best_loss: float
+    best_score: float
+    no_improvement: int
+
+
+class History(NamedTuple):
+    """What :func:`train` did: the loss per epoch and, with validation, the accuracy."""
+
+    loss_curve: list
+    validation_scores: list
+    n_epochs: int
+    stopped: str  # "converged", "max_iter", "interrupted" or "diverged"
+
+
 def pad_data(X: np.ndarray, y: np.ndarray, sw: np.ndarray, batch_size: int) -> Data:
-    """Pad to ``batch_size * 2**k`` rows with zero-weight rows."""
+    """Pad ``X``, ``y``, ``sw`` with zero-weight rows into the shapes the graph expects."""
     n = len(X)
     batch_size = max(1, min(batch_size, n))
     n_batches = math.ceil(n / batch_size)
-    rows = batch_size * _pow2(n_batches)
+    if n_batches == 1:
+        batch_size = rows = max(MIN_ROWS, pow2(n))
+    else:
+        rows = batch_size * pow2(n_batches)
     Xp = np.zeros((rows, X.shape[1]), np.float32)
     Xp[:n] = X
     Yp = np.zeros(rows, np.int32)
@@ -268,44 +107,140 @@ def pad_data(X: np.ndarray, y: np.ndarray, sw: np.ndarray, batch_size: int) -> D
     return Data(tf.constant(Xp), tf.constant(Yp), tf.constant(swp), n, batch_size, n_batches)
 
 
-def run_epoch(
-    spec: Spec,
-    weights,
-    adam: AdamState,
-    hyper: Hyper,
-    lr: float,
-    alpha: float,
-    data: Data,
-    rng: np.random.Generator,
-    device: str,
-):
-    """One pass over ``data`` in shuffled minibatches; returns ``(weights, adam, mean loss)``.
+def _kernels(spec: Spec, weights) -> list:
+    """The kernels (the weights that ``alpha`` penalises) in the weight layout."""
+    out, i = [], 0
+    n_spiking = len(spec.hidden_layer_sizes) + (spec.readout == "spike_count")
+    for index in range(len(spec.hidden_layer_sizes) + 1):
+        out.append(weights[i])
+        i += 3 if (index < n_spiking and spec.trainable_tau) else 2
+    return out
 
-    The loss is NaN when the loss or any weight stopped being finite.
-    """
-    rows = int(data.X.shape[0])
-    fn = _compiled(
-        "epoch", (spec, data.batch_size, rows, device), _epoch_builder(spec, data.batch_size)
-    )
-    perm = np.arange(rows, dtype=np.int32)
-    perm[: data.n_samples] = rng.permutation(data.n_samples)
-    seed = rng.integers(0, 2**31 - 1, size=2).astype(np.int32)
-    with _device_scope(device):
-        w, adam, loss, finite = fn(
-            tuple(weights),
-            adam,
-            _hyper_tensor(hyper),
-            tf.constant(lr, tf.float32),
-            tf.constant(alpha, tf.float32),
-            data.X,
-            data.Y,
-            data.sw,
-            tf.constant(perm),
-            tf.constant(data.n_batches, tf.int32),
-            tf.constant(seed),
+
+def _adam_update(w, adam: AdamState, grads, lr):
+    step = adam.step + 1.0
+    rate = lr * tf.sqrt(1.0 - ADAM_BETA_2**step) / (1.0 - ADAM_BETA_1**step)
+    m = tuple(ADAM_BETA_1 * mi + (1.0 - ADAM_BETA_1) * g for mi, g in zip(adam.m, grads))
+    v = tuple(ADAM_BETA_2 * vi + (1.0 - ADAM_BETA_2) * g * g for vi, g in zip(adam.v, grads))
+    w = tuple(wi - rate * mi / (tf.sqrt(vi) + ADAM_EPSILON) for wi, mi, vi in zip(w, m, v))
+    return w, AdamState(m, v, step)
+
+
+def _train_builder(spec: Spec, batch_size: int, validation: bool):
+    def epoch(w, adam, hyper, lr, alpha, data, n_real, n_batches, seed):
+        """One shuffled pass; returns new weights, Adam state and the mean loss."""
+        X, Y, sw = data
+        rows = tf.shape(Y)[0]
+        keys = tf.where(tf.range(rows) < n_real, uniform(tf.reshape(rows, [1]), seed), 2.0)
+        perm = tf.argsort(keys)
+
+        def batch(i, w, adam, loss_sum, weight_sum):
+            idx = tf.slice(perm, [i * batch_size], [batch_size])
+            xb, yb, wb = tf.gather(X, idx), tf.gather(Y, idx), tf.gather(sw, idx)
+            with tf.GradientTape() as tape:
+                tape.watch(w)
+                logits = forward(spec, w, hyper, xb, tf.stack([seed[0], seed[1] + i + 1]))
+                ce = tf.nn.sparse_softmax_cross_entropy_with_logits(yb, logits)
+                total = tf.reduce_sum(wb)
+                denom = tf.maximum(total, 1e-12)
+                l2 = tf.add_n([tf.reduce_sum(tf.square(k)) for k in _kernels(spec, w)])
+                loss = tf.reduce_sum(wb * ce) / denom + 0.5 * alpha * l2 / denom
+            w, adam = _adam_update(w, adam, tape.gradient(loss, w), lr)
+            return i + 1, w, adam, loss_sum + loss * total, weight_sum + total
+
+        zero = tf.constant(0.0)
+        _, w, adam, loss_sum, weight_sum = tf.while_loop(
+            lambda i, *_: i < n_batches, batch, (tf.constant(0), w, adam, zero, zero)
         )
-    loss = float(loss) if bool(finite) else float("nan")
-    return w, adam, loss
+        return w, adam, loss_sum / tf.maximum(weight_sum, 1e-12)
+
+    def score(w, hyper, val, seed):
+        Xv, Yv, swv = val
+        hit = tf.cast(
+            tf.argmax(forward(spec, w, hyper, Xv, seed), axis=1, output_type=tf.int32) == Yv,
+            tf.float32,
+        )
+        return tf.reduce_sum(hit * swv) / tf.maximum(tf.reduce_sum(swv), 1e-12)
+
+    def run(weights, adam, best_weights, hyper, settings, data, sizes, seed, val, vseed, progress):
+        """Up to ``max_epochs`` epochs; stops early by the rule, or on divergence."""
+        hyper = Hyper(*tf.unstack(hyper))
+        lr, alpha, tol = settings[0], settings[1], settings[2]
+        n_real, n_batches, max_epochs, patience = tf.unstack(sizes)
+        best_loss, best_score, no_improvement = progress
+
+        def body(e, w, adam, best_w, best_loss, best_score, no_imp, status, losses, scores):
+            eseed = tf.stack([seed[0], seed[1] + e * 1_000_003])
+            new_w, new_adam, loss = epoch(w, adam, hyper, lr, alpha, data, n_real, n_batches, eseed)
+            finite = tf.math.is_finite(loss)
+            for wi in new_w:
+                finite &= tf.reduce_all(tf.math.is_finite(wi))
+            keep = lambda new, old: tf.nest.map_structure(  # noqa: E731
+                lambda a, b: tf.where(finite, a, b), new, old
+            )
+            w, adam = keep(new_w, w), keep(new_adam, adam)
+            if validation:
+                value = score(w, hyper, val, vseed)
+                better = value > best_score
+                best_w = tf.nest.map_structure(
+                    lambda a, b: tf.where(better & finite, a, b), w, best_w
+                )
+                improved = value > best_score + tol
+                best_score = tf.where(finite, tf.maximum(best_score, value), best_score)
+            else:
+                value = tf.constant(0.0)
+                improved = loss < best_loss - tol
+            best_loss = tf.where(finite, tf.minimum(best_loss, loss), best_loss)
+            no_imp = tf.where(improved, 0, no_imp + 1)
+            status = tf.where(~finite, DIVERGED, tf.where(no_imp > patience, CONVERGED, RUNNING))
+            done = tf.where(finite, 1, 0)
+            losses = losses.write(e, loss)
+            scores = scores.write(e, value)
+            return e + done, w, adam, best_w, best_loss, best_score, no_imp, status, losses, scores
+
+        arrays = [tf.TensorArray(tf.float32, size=max_epochs) for _ in range(2)]
+        result = tf.while_loop(
+            lambda e, *rest: (e < max_epochs) & tf.equal(rest[6], RUNNING),
+            body,
+            (
+                tf.constant(0),
+                tuple(weights),
+                adam,
+                tuple(best_weights),
+                best_loss,
+                best_score,
+                no_improvement,
+                tf.constant(RUNNING),
+                *arrays,
+            ),
+        )
+        e, w, adam, best_w, best_loss, best_score, no_imp, status, losses, scores = result
+        return (
+            w,
+            adam,
+            best_w,
+            e,
+            status,
+            losses.stack(),
+            scores.stack(),
+            (best_loss, best_score, no_imp),
+        )
+
+    return run
+
+
+def _pad_validation(validation):
+    if validation is None:
+        return (tf.zeros([8, 1]), tf.zeros([8], tf.int32), tf.zeros([8])), 0
+    Xv, yv, swv = validation
+    rows = max(8, pow2(len(Xv)))
+    X = np.zeros((rows, Xv.shape[1]), np.float32)
+    X[: len(Xv)] = Xv
+    y = np.zeros(rows, np.int32)
+    y[: len(Xv)] = yv
+    sw = np.zeros(rows, np.float32)
+    sw[: len(Xv)] = swv
+    return (tf.constant(X), tf.constant(y), tf.constant(sw)), rows
 
 
 def train(
@@ -323,65 +258,104 @@ def train(
     tol: float,
     n_iter_no_change: int,
     best_loss: float = np.inf,
-    validate: Callable | None = None,
+    validation: tuple | None = None,
+    predict_seed=(0, 0),
     verbose: bool = False,
 ):
-    """Run epochs until ``max_iter``, early stopping, divergence or Ctrl-C.
+    """Train until ``max_iter`` epochs, the stopping rule, divergence or Ctrl-C.
 
-    Without ``validate``, training stops once the loss has not improved by ``tol`` for
-    ``n_iter_no_change`` epochs in a row (as sklearn's MLP). With ``validate(weights) ->
-    score``, it stops once the validation score has not improved by ``tol`` that long, and
-    the weights of the best score are returned.
+    Without ``validation``, training stops once the loss has not improved by ``tol`` for
+    more than ``n_iter_no_change`` epochs in a row (as sklearn's MLP). With ``validation =
+    (X, y, sample_weight)``, it stops once the validation accuracy has not improved by
+    ``tol`` that long, and the weights of the best accuracy are returned. A ``KeyboardInterrupt``
+    keeps the weights of the last finished epoch.
 
     Returns
     -------
     weights, adam, best_loss, best_validation_score, history
     """
-    losses, scores = [], []
-    best_score, best_weights = -np.inf, None
-    no_improvement, stopped = 0, "max_iter"
-    for epoch in range(max_iter):
+    val, val_rows = _pad_validation(validation)
+    fn = compiled(
+        "train",
+        (spec, data.batch_size, int(data.X.shape[0]), val_rows, device),
+        lambda: _train_builder(spec, data.batch_size, validation is not None),
+    )
+    settings = tf.constant([lr, alpha, tol], tf.float32)
+    hyper_t = hyper_tensor(hyper)
+    data_t = (data.X, data.Y, data.sw)
+    vseed = tf.constant(predict_seed, tf.int32)
+    weights = tuple(weights)
+    best_w = weights
+    progress = (
+        tf.constant(best_loss, tf.float32),
+        tf.constant(-np.inf, tf.float32),
+        tf.constant(0),
+    )
+    losses, scores, stopped, chunk, done = [], [], "max_iter", 1, 0
+    while done < max_iter:
+        chunk = 1 if verbose else min(chunk, max_iter - done)
+        sizes = tf.constant([data.n_samples, data.n_batches, chunk, n_iter_no_change], tf.int32)
+        seed = tf.constant(rng.integers(0, 2**31 - 1, size=2), tf.int32)
         start = time.perf_counter()
         try:
-            new_w, new_adam, loss = run_epoch(
-                spec, weights, adam, hyper, lr, alpha, data, rng, device
-            )
+            with device_scope(device):
+                out = fn(
+                    weights,
+                    adam,
+                    best_w,
+                    hyper_t,
+                    settings,
+                    data_t,
+                    sizes,
+                    seed,
+                    val,
+                    vseed,
+                    progress,
+                )
+            out = [tf.nest.map_structure(lambda t: t.numpy(), part) for part in out]
         except KeyboardInterrupt:
             stopped = "interrupted"
             break
-        if not np.isfinite(loss):
+        elapsed = time.perf_counter() - start
+        w, adam_np, best_np, n, status, chunk_losses, chunk_scores, progress_np = out
+        weights = tuple(tf.constant(a) for a in w)
+        adam = AdamState(
+            tuple(tf.constant(a) for a in adam_np.m),
+            tuple(tf.constant(a) for a in adam_np.v),
+            tf.constant(adam_np.step),
+        )
+        best_w = tuple(tf.constant(a) for a in best_np)
+        progress = tuple(tf.constant(a) for a in progress_np)
+        n = int(n)
+        for e in range(n):
+            losses.append(float(chunk_losses[e]))
+            if validation is not None:
+                scores.append(float(chunk_scores[e]))
+            if verbose:
+                line = f"Epoch {done + e + 1}/{max_iter} - loss: {losses[-1]:.4f}"
+                if validation is not None:
+                    line += f" - validation score: {scores[-1]:.4f}"
+                print(f"{line} - {elapsed / max(n, 1):.3f}s", flush=True)
+        done += n
+        if status == DIVERGED:
+            stopped = "diverged"
             warnings.warn(
-                f"Training diverged in epoch {epoch + 1} (non-finite loss or weights); "
+                f"Training diverged in epoch {done + 1} (non-finite loss or weights); "
                 "keeping the last finite weights. Lower learning_rate_init or change "
                 "tau/threshold/surrogate_slope.",
                 RuntimeWarning,
                 stacklevel=3,
             )
-            stopped = "diverged"
             break
-        weights, adam = new_w, new_adam
-        losses.append(loss)
-        message = f"Epoch {epoch + 1}/{max_iter} - loss: {loss:.4f}"
-        if validate is not None:
-            score = validate(weights)
-            scores.append(score)
-            message += f" - validation score: {score:.4f}"
-            if score > best_score:
-                best_weights = weights
-            improved = score > best_score + tol
-            best_score = max(best_score, score)
-        else:
-            improved = loss < best_loss - tol
-        best_loss = min(best_loss, loss)
-        no_improvement = 0 if improved else no_improvement + 1
-        if verbose:
-            print(f"{message} - {time.perf_counter() - start:.3f}s", flush=True)
-        if no_improvement > n_iter_no_change:
+        if status == CONVERGED:
             stopped = "converged"
             if verbose:
                 print(f"Stopping: no improvement above tol={tol} for {n_iter_no_change} epochs.")
             break
-    if validate is not None and best_weights is not None:
-        weights = best_weights
-    history = History(losses, scores, len(losses), stopped)
-    return weights, adam, best_loss, best_score, history
+        # after a call that compiled nothing, size the next so one call takes ~CHUNK_SECONDS
+        per_epoch = elapsed / max(n, 1)
+        chunk = 1 if done <= 1 else max(1, min(1000, int(CHUNK_SECONDS / max(per_epoch, 1e-6))))
+    if validation is not None and scores:
+        weights = best_w
+    best_loss, best_score = float(progress[0]), float(progress[1])
+    return weights, adam, best_loss, best_score, History(losses, scores, len(losses), stopped)
