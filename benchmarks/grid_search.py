@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"\nsklif / MLP wall time: {lif_s / mlp_s:.2f}x (target <= 3x)")
     print(f"sklif traces: {first} in the first fit, {later} in the {n_fits - 1} fits after it "
           f"(fits that traced, numbered from 1: {tracing}); by kind: "
-          + ", ".join(f"{k} {training.trace_count(k)}" for k in ("epoch", "predict", "record")))
+          + ", ".join(f"{k} {training.trace_count(k)}" for k in ("train", "predict", "record")))
     print(f"sklif epochs per fit: mean {sum(EPOCHS) / n_fits:.0f}, "
           f"min {min(EPOCHS)}, max {max(EPOCHS)}")
     return dict(lif_s=lif_s, mlp_s=mlp_s, traces_after_fit=list(TRACES_AFTER_FIT),

@@ -189,29 +189,27 @@ def lif_scan(
         zeros = tf.zeros(shape, dtype)
         drive = gain * current
 
-        def forward(carry, drive_t):
-            v_prev, s_prev = carry
+        def forward(v_prev, drive_t):
+            s_prev = heaviside(v_prev - threshold)  # recomputed: cheaper than storing it
             v = beta * _reset(v_prev, s_prev, threshold, p.reset) + drive_t
-            if p.clamp:
-                v = tf.nn.relu(v)
-            return v, heaviside(v - threshold)
+            return tf.nn.relu(v) if p.clamp else v
 
         if constant:
-            steps = tf.range(n_steps)
-            membrane, spikes = tf.scan(
-                lambda c, _: forward(c, drive), steps, initializer=(zeros, zeros)
-            )
+            membrane = tf.scan(lambda v, _: forward(v, drive), tf.range(n_steps), initializer=zeros)
         else:
-            membrane, spikes = tf.scan(forward, drive, initializer=(zeros, zeros))
+            membrane = tf.scan(forward, drive, initializer=zeros)
+        spikes = heaviside(membrane - threshold)
 
         def grad(d_spikes, d_membrane):
-            # A while loop that indexes the stored traces is markedly faster under XLA than
-            # tf.scan over several stacked inputs; the surrogate is evaluated inside the step.
-            steps = tf.shape(spikes)[0]
+            # A while loop that indexes the stored membrane is markedly faster under XLA than
+            # tf.scan over several stacked inputs; spikes and surrogate are evaluated in the
+            # step. A constant current's gradient, the sum over steps, is summed in the loop.
+            steps = tf.shape(membrane)[0]
 
-            def backward(t, dv_next, out):
+            def backward(t, dv_next, d_beta, out):
                 i = steps - 1 - t
-                v_t, s_t = membrane[i], spikes[i]
+                v_t = membrane[i]
+                s_t = heaviside(v_t - threshold)
                 dv = beta * (1.0 - s_t if p.reset == "zero" else 1.0) * dv_next
                 if d_spikes is not None:
                     dv += d_spikes[i] * derivative(v_t - threshold, slope)
@@ -219,18 +217,22 @@ def lif_scan(
                     dv += d_membrane[i]
                 if p.clamp:
                     dv *= tf.cast(v_t > 0, dtype)
-                return t + 1, dv, out.write(i, dv)
+                # v[t] = beta r[t-1] + (1 - beta) I[t], so dv[t]/dbeta = r[t-1] - I[t]
+                v_prev = membrane[tf.maximum(i - 1, 0)] * tf.cast(i > 0, dtype)
+                r_prev = _reset(v_prev, heaviside(v_prev - threshold), threshold, p.reset)
+                d_beta += dv * (r_prev - (current if constant else current[i]))
+                out = out.write(i, dv) if not constant else out + dv
+                return t + 1, dv, d_beta, out
 
-            out = tf.TensorArray(dtype, size=steps, element_shape=spikes.shape[1:])
-            _, _, out = tf.while_loop(
-                lambda t, *_: t < steps, backward, (tf.constant(0), zeros, out)
+            out = (
+                zeros
+                if constant
+                else tf.TensorArray(dtype, size=steps, element_shape=membrane.shape[1:])
             )
-            dv = out.stack()
-            d_current = gain * (tf.reduce_sum(dv, axis=0) if constant else dv)
-            # v[t] = beta r[t-1] + (1 - beta) I[t], so dv[t]/dbeta = r[t-1] - I[t]
-            reset_prev = _reset(membrane, spikes, threshold, p.reset)
-            reset_prev = tf.concat([tf.zeros_like(reset_prev[:1]), reset_prev[:-1]], 0)
-            d_beta = dv * (reset_prev - current)
+            _, _, d_beta, out = tf.while_loop(
+                lambda t, *_: t < steps, backward, (tf.constant(0), zeros, zeros, out)
+            )
+            d_current = gain * (out if constant else out.stack())
             d_beta = tf.reduce_sum(d_beta, axis=tf.range(tf.rank(d_beta) - tf.rank(tau)))
             d_tau = d_beta * beta * dt / tf.square(tau)
             return d_current, d_tau

@@ -44,6 +44,7 @@ __all__ = [
 ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-8
 MIN_ROWS = 256  # a single batch is padded to at least this many rows
 CHUNK_SECONDS = 1.0  # aim of one compiled call's length, so Ctrl-C is answered promptly
+MAX_CHUNK = 256  # epochs per compiled call at most (a static size: XLA compiles array sizes in)
 RUNNING, CONVERGED, DIVERGED = 0, 1, 2
 
 
@@ -198,7 +199,7 @@ def _train_builder(spec: Spec, batch_size: int, validation: bool):
             scores = scores.write(e, value)
             return e + done, w, adam, best_w, best_loss, best_score, no_imp, status, losses, scores
 
-        arrays = [tf.TensorArray(tf.float32, size=max_epochs) for _ in range(2)]
+        arrays = [tf.TensorArray(tf.float32, size=MAX_CHUNK) for _ in range(2)]
         result = tf.while_loop(
             lambda e, *rest: (e < max_epochs) & tf.equal(rest[6], RUNNING),
             body,
@@ -354,7 +355,7 @@ def train(
             break
         # after a call that compiled nothing, size the next so one call takes ~CHUNK_SECONDS
         per_epoch = elapsed / max(n, 1)
-        chunk = 1 if done <= 1 else max(1, min(1000, int(CHUNK_SECONDS / max(per_epoch, 1e-6))))
+        chunk = 1 if done <= 1 else max(1, min(MAX_CHUNK, int(CHUNK_SECONDS / max(per_epoch, 1e-6))))
     if validation is not None and scores:
         weights = best_w
     best_loss, best_score = float(progress[0]), float(progress[1])
