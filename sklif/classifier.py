@@ -94,6 +94,11 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
         Print one line per epoch (loss, validation score, time).
     device : {"auto", "cpu", "gpu"}, default="auto"
         Where TensorFlow runs: its own choice (a GPU when one is visible), or forced.
+    max_memory_mb : float, default=2048
+        Bound on the memory backpropagation through time may hold for one minibatch (it
+        grows with ``batch_size * n_steps * layer width``). A batch that would need more is
+        processed in pieces whose gradients are summed before the update (the same step);
+        when not even one sample fits, ``fit`` raises a ``ValueError`` naming what to change.
 
     Attributes
     ----------
@@ -172,6 +177,7 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "device": [StrOptions({"auto", "cpu", "gpu"})],
+        "max_memory_mb": [_positive()],
     }
 
     def __init__(
@@ -200,6 +206,7 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
         random_state=None,
         verbose=False,
         device="auto",
+        max_memory_mb=2048,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.n_steps = n_steps
@@ -225,6 +232,7 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.device = device
+        self.max_memory_mb = max_memory_mb
 
     # ------------------------------------------------------------------ public API
     def fit(self, X, y, sample_weight=None):
@@ -467,6 +475,7 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
         return X, y, sw
 
     def _fit(self, X, y, sample_weight, incremental: bool):
+        previous = dict(self.__dict__)  # restored if Ctrl-C comes before the first epoch
         fitted = hasattr(self, "_weights")
         first_pass = not fitted or not (incremental or self.warm_start)
         X, y, sw = self._validate_xy(X, y, sample_weight, first_pass)
@@ -543,12 +552,23 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
             rng=rng,
             device=device,
             tol=float(self.tol),
-            n_iter_no_change=int(self.n_iter_no_change) if not incremental else 2**31,
+            n_iter_no_change=int(self.n_iter_no_change) if not incremental else 2**30,
+            max_memory_bytes=float(self.max_memory_mb) * 2**20,
             best_loss=self.best_loss_ if self.best_loss_ is not None else np.inf,
             validation=validation,
             predict_seed=self._predict_seed,
             verbose=bool(self.verbose),
         )
+        if history.stopped == "interrupted" and history.n_epochs == 0 and fitted:
+            self.__dict__.clear()
+            self.__dict__.update(previous)
+            warnings.warn(
+                "Training interrupted before its first epoch ended; the estimator keeps its "
+                "previous fitted state.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return self
         self._weights = tuple(np.asarray(w) for w in weights)
         self._adam = tuple(np.asarray(a) for a in (*adam.m, *adam.v, adam.step))
         self.n_iter_ += history.n_epochs
@@ -559,6 +579,13 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
             self.best_loss_ = None
         else:
             self.best_loss_ = best_loss
+        if history.stopped == "interrupted":
+            warnings.warn(
+                f"Training interrupted after {history.n_epochs} epochs of this call; the "
+                "estimator keeps the weights of the last finished epoch (n_iter_ counts them).",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         if history.stopped == "max_iter" and not incremental:
             warnings.warn(
                 f"Maximum iterations ({self.max_iter}) reached and the optimization hasn't "

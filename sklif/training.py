@@ -32,6 +32,8 @@ from .network import Hyper, Spec, forward
 __all__ = [
     "AdamState",
     "Data",
+    "bptt_bytes",
+    "micro_batch_size",
     "History",
     "clear_cache",
     "pad_data",
@@ -108,14 +110,53 @@ def pad_data(X: np.ndarray, y: np.ndarray, sw: np.ndarray, batch_size: int) -> D
     return Data(tf.constant(Xp), tf.constant(Yp), tf.constant(swp), n, batch_size, n_batches)
 
 
-def _kernels(spec: Spec, weights) -> list:
-    """The kernels (the weights that ``alpha`` penalises) in the weight layout."""
+def _kernel_indices(spec: Spec) -> list[int]:
+    """Positions of the kernels (the weights that ``alpha`` penalises) in the weight layout."""
     out, i = [], 0
     n_spiking = len(spec.hidden_layer_sizes) + (spec.readout == "spike_count")
     for index in range(len(spec.hidden_layer_sizes) + 1):
-        out.append(weights[i])
+        out.append(i)
         i += 3 if (index < n_spiking and spec.trainable_tau) else 2
     return out
+
+
+def _kernels(spec: Spec, weights) -> list:
+    """The kernels in the weight layout."""
+    return [weights[i] for i in _kernel_indices(spec)]
+
+
+def bptt_bytes(spec: Spec, rows: int) -> int:
+    """Estimated memory that backpropagation through time holds for a batch of ``rows`` rows.
+
+    Per row and step, every spiking layer keeps its membrane (forward), the gradient flowing
+    into its spikes and into its membrane (backward) and its input current, four float32
+    values per neuron; spike encodings add the encoded input and its gradient.
+    """
+    widths = list(spec.hidden_layer_sizes)
+    if spec.readout == "spike_count":
+        widths.append(spec.n_outputs)
+    per_step = 4 * sum(widths) + (2 * spec.n_features if spec.encoding != "current" else 0)
+    return 4 * spec.n_steps * rows * per_step
+
+
+def micro_batch_size(spec: Spec, batch_size: int, limit_bytes: float) -> int:
+    """Rows per gradient-accumulation piece so that one piece stays within ``limit_bytes``.
+
+    Returns ``batch_size`` when the whole batch fits; raises ``ValueError`` when not even a
+    single row does.
+    """
+    if bptt_bytes(spec, batch_size) <= limit_bytes:
+        return batch_size
+    if bptt_bytes(spec, 1) > limit_bytes:
+        raise ValueError(
+            f"Backpropagation through time needs about {bptt_bytes(spec, 1) / 2**20:.0f} MiB "
+            f"for a single sample with n_steps={spec.n_steps} and layers "
+            f"{spec.hidden_layer_sizes}, more than max_memory_mb="
+            f"{limit_bytes / 2**20:.0f}. Raise max_memory_mb, or lower n_steps or "
+            "hidden_layer_sizes."
+        )
+    pieces = math.ceil(bptt_bytes(spec, batch_size) / limit_bytes)
+    return max(1, math.ceil(batch_size / pieces))
 
 
 def _adam_update(w, adam: AdamState, grads, lr):
@@ -127,26 +168,67 @@ def _adam_update(w, adam: AdamState, grads, lr):
     return w, AdamState(m, v, step)
 
 
-def _train_builder(spec: Spec, batch_size: int, validation: bool):
+def _train_builder(spec: Spec, batch_size: int, micro: int, validation: bool):
+    kernel_at = _kernel_indices(spec)
+
+    def data_loss(w, hyper, X, Y, weights, idx, denom, seed):
+        """``sum(sw * cross-entropy) / denom`` over rows ``idx`` and its gradient."""
+        xb, yb = tf.gather(X, idx), tf.gather(Y, idx)
+        with tf.GradientTape() as tape:
+            tape.watch(w)
+            ce = tf.nn.sparse_softmax_cross_entropy_with_logits(
+                yb, forward(spec, w, hyper, xb, seed)
+            )
+            loss = tf.reduce_sum(weights * ce) / denom
+        return loss, tape.gradient(loss, w)
+
     def epoch(w, adam, hyper, lr, alpha, data, n_real, n_batches, seed):
         """One shuffled pass; returns new weights, Adam state and the mean loss."""
         X, Y, sw = data
         rows = tf.shape(Y)[0]
         keys = tf.where(tf.range(rows) < n_real, uniform(tf.reshape(rows, [1]), seed), 2.0)
         perm = tf.argsort(keys)
+        if micro < batch_size:  # pieces may reach past the end: pad with masked rows
+            perm = tf.concat([perm, tf.zeros([micro], perm.dtype)], 0)
 
         def batch(i, w, adam, loss_sum, weight_sum):
-            idx = tf.slice(perm, [i * batch_size], [batch_size])
-            xb, yb, wb = tf.gather(X, idx), tf.gather(Y, idx), tf.gather(sw, idx)
-            with tf.GradientTape() as tape:
-                tape.watch(w)
-                logits = forward(spec, w, hyper, xb, tf.stack([seed[0], seed[1] + i + 1]))
-                ce = tf.nn.sparse_softmax_cross_entropy_with_logits(yb, logits)
-                total = tf.reduce_sum(wb)
-                denom = tf.maximum(total, 1e-12)
-                l2 = tf.add_n([tf.reduce_sum(tf.square(k)) for k in _kernels(spec, w)])
-                loss = tf.reduce_sum(wb * ce) / denom + 0.5 * alpha * l2 / denom
-            w, adam = _adam_update(w, adam, tape.gradient(loss, w), lr)
+            start = i * batch_size
+            idx = tf.slice(perm, [start], [batch_size])
+            total = tf.reduce_sum(tf.gather(sw, idx))
+            denom = tf.maximum(total, 1e-12)
+            bseed = tf.stack([seed[0], seed[1] + i + 1])
+            if micro == batch_size:
+                loss, grads = data_loss(w, hyper, X, Y, tf.gather(sw, idx), idx, denom, bseed)
+            else:
+                # gradient accumulation over pieces of `micro` rows (bounded memory)
+                n_pieces = (tf.minimum(batch_size, n_real - start) + micro - 1) // micro
+
+                def piece(j, loss, grads):
+                    offset = j * micro
+                    pidx = tf.slice(perm, [start + offset], [micro])
+                    inside = tf.cast(offset + tf.range(micro) < batch_size, sw.dtype)
+                    part, g = data_loss(
+                        w,
+                        hyper,
+                        X,
+                        Y,
+                        tf.gather(sw, pidx) * inside,
+                        pidx,
+                        denom,
+                        tf.stack([bseed[0], bseed[1] * 7919 + j]),
+                    )
+                    return j + 1, loss + part, tuple(a + b for a, b in zip(grads, g))
+
+                zeros = tuple(tf.zeros_like(wi) for wi in w)
+                _, loss, grads = tf.while_loop(
+                    lambda j, *_: j < n_pieces, piece, (tf.constant(0), tf.constant(0.0), zeros)
+                )
+            # the L2 penalty 0.5 alpha sum(kernel^2) / denom, added with its gradient
+            grads = list(grads)
+            for k in kernel_at:
+                grads[k] = grads[k] + alpha * w[k] / denom
+                loss += 0.5 * alpha * tf.reduce_sum(tf.square(w[k])) / denom
+            w, adam = _adam_update(w, adam, grads, lr)
             return i + 1, w, adam, loss_sum + loss * total, weight_sum + total
 
         zero = tf.constant(0.0)
@@ -258,6 +340,7 @@ def train(
     device: str,
     tol: float,
     n_iter_no_change: int,
+    max_memory_bytes: float = 2**31,
     best_loss: float = np.inf,
     validation: tuple | None = None,
     predict_seed=(0, 0),
@@ -269,17 +352,20 @@ def train(
     more than ``n_iter_no_change`` epochs in a row (as sklearn's MLP). With ``validation =
     (X, y, sample_weight)``, it stops once the validation accuracy has not improved by
     ``tol`` that long, and the weights of the best accuracy are returned. A ``KeyboardInterrupt``
-    keeps the weights of the last finished epoch.
+    keeps the weights of the last finished epoch. A batch whose backpropagation through time
+    would hold more than ``max_memory_bytes`` (see :func:`bptt_bytes`) is processed in pieces
+    whose gradients are summed before the update: the same step in bounded memory.
 
     Returns
     -------
     weights, adam, best_loss, best_validation_score, history
     """
     val, val_rows = _pad_validation(validation)
+    micro = micro_batch_size(spec, data.batch_size, max_memory_bytes)
     fn = compiled(
         "train",
-        (spec, data.batch_size, int(data.X.shape[0]), val_rows, device),
-        lambda: _train_builder(spec, data.batch_size, validation is not None),
+        (spec, data.batch_size, micro, int(data.X.shape[0]), val_rows, device),
+        lambda: _train_builder(spec, data.batch_size, micro, validation is not None),
     )
     settings = tf.constant([lr, alpha, tol], tf.float32)
     hyper_t = hyper_tensor(hyper)
@@ -355,7 +441,9 @@ def train(
             break
         # after a call that compiled nothing, size the next so one call takes ~CHUNK_SECONDS
         per_epoch = elapsed / max(n, 1)
-        chunk = 1 if done <= 1 else max(1, min(MAX_CHUNK, int(CHUNK_SECONDS / max(per_epoch, 1e-6))))
+        chunk = (
+            1 if done <= 1 else max(1, min(MAX_CHUNK, int(CHUNK_SECONDS / max(per_epoch, 1e-6))))
+        )
     if validation is not None and scores:
         weights = best_w
     best_loss, best_score = float(progress[0]), float(progress[1])
