@@ -110,14 +110,19 @@ def test_estimator_model_computes_the_same_logits(iris, params):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf = LIFClassifier(n_steps=6, max_iter=3, random_state=0, **params).fit(X, y)
-    logits = clf.model_.predict(X.astype(np.float32), verbose=0)
+    # Past the rescaling layer, the Keras model sees exactly the estimator's scaled input.
+    network = keras.Sequential(clf.model_.layers[1:])
+    logits = network.predict(clf._apply_scaling(X), verbose=0)
     # Both compute the same function in float32 by different routes (a constant current held
-    # vs repeated, rescaling in float64 vs float32), so a membrane that lands within rounding
-    # of the threshold may spike in one and not the other: compare row by row.
+    # vs repeated), so a membrane that lands within rounding of the threshold may spike in
+    # one and not the other: compare row by row.
     close = np.isclose(
         clf.predict_log_proba(X), tf.nn.log_softmax(logits).numpy(), rtol=1e-4, atol=1e-4
     ).all(axis=1)
     assert close.mean() >= 0.97
+    # From raw features (rescaled in float32 rather than float64) the classes agree.
+    raw = clf.model_.predict(X.astype(np.float32), verbose=0)
+    assert (raw.argmax(axis=1) == clf.predict_proba(X).argmax(axis=1)).mean() >= 0.9
     assert clf.model_ is clf.model_  # built once
     assert isinstance(clf.model_.get_layer("output"), (LeakyReadout, LIF))
     assert sklif.layers.LIF is LIF
