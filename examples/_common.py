@@ -6,16 +6,11 @@ Not part of sklif; each example imports it from its own folder.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import matplotlib
-
-matplotlib.use("Agg")  # write files, open no windows
+import numpy as np
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "results"
 
@@ -42,8 +37,6 @@ def parse_args(description: str, argv: Sequence[str] | None = None) -> argparse.
 
 def mean_std(values: Sequence[float], digits: int = 3) -> str:
     """``"0.953 ± 0.012"``: the mean and (population) standard deviation of ``values``."""
-    import numpy as np
-
     values = np.asarray(values, dtype=float)
     return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
 
@@ -68,12 +61,13 @@ def save_text(out: Path, name: str, text: str) -> Path:
 
 
 def save_figure(fig, out: Path, name: str) -> Path:
-    """Save a matplotlib figure as a small PNG (dpi 100) and close it."""
-    import matplotlib.pyplot as plt
+    """Save a matplotlib figure as a small PNG (dpi 100).
 
+    The examples draw on ``matplotlib.figure.Figure`` objects rather than through pyplot:
+    no window, no backend to choose, nothing to close.
+    """
     path = out / name
     fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
     print(f"[saved {path}]", flush=True)
     return path
 

@@ -1,6 +1,6 @@
 """Quickstart: a LIF network on Iris, tuned with GridSearchCV like any scikit-learn model.
 
-    python examples/quickstart.py            # the full grid (about a minute on 2 CPU cores)
+    python examples/quickstart.py            # the full grid (under a minute on 2 CPU cores)
     python examples/quickstart.py --quick    # a tiny grid (seconds)
 """
 
