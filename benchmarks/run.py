@@ -140,7 +140,7 @@ def measure_sklif(data: Data, cfg: Config, meter: Meter) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         result = _train_repeats(lambda: clf.fit(data.X_train, data.y_train), run, cfg, meter)
-    traces = training.trace_count("epoch")
+    traces = training.trace_count("train")
     result.update(_predict(clf.predict, data, cfg, meter))
     result.update(accuracy=float(clf.score(data.X_test, data.y_test)), epoch_traces=traces,
                   final_loss=float(clf.loss_curve_[-1]))

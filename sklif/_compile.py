@@ -9,6 +9,7 @@ import tensorflow as tf
 
 __all__ = ["clear_cache", "compiled", "trace_count"]
 
+KINDS = ("train", "predict", "record")
 _CACHE: dict[tuple, Callable] = {}
 TRACES: collections.Counter = collections.Counter()
 
@@ -18,6 +19,8 @@ def trace_count(kind: str | None = None) -> int:
 
     ``kind`` is ``"train"``, ``"predict"`` or ``"record"``; None counts them all.
     """
+    if kind not in (None, *KINDS):
+        raise ValueError(f"Unknown kind {kind!r}; choose one of {KINDS}.")
     return TRACES[kind] if kind else sum(TRACES.values())
 
 

@@ -56,7 +56,8 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
     surrogate : {"fast_sigmoid", "flat", "sigmoid", "triangle", "arctan"}, default="fast_sigmoid"
         Surrogate derivative of the spike used backward (see :mod:`sklif.surrogates`).
     surrogate_slope : float, default=1.0
-        Steepness of the surrogate (for ``"flat"``, the constant derivative).
+        Steepness of the surrogate (for ``"flat"``, the constant derivative, which scales all
+        gradients alike and so hardly matters to Adam).
     reset : {"zero", "subtract"}, default="zero"
         After a spike, set the potential to zero or subtract the threshold.
     encoding : {"current", "poisson", "latency"}, default="current"

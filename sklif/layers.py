@@ -88,6 +88,8 @@ class LIF(keras.layers.Layer):
     **kwargs
         Passed to :class:`keras.layers.Layer` (``name``, ``dtype``, ...).
 
+    Notes
+    -----
     Input shape: ``(batch, n_steps, features)``. Output shape: ``(batch, n_steps, units)``,
     the spikes (zeros and ones).
     """
@@ -210,6 +212,8 @@ class LeakyReadout(keras.layers.Layer):
     **kwargs
         Passed to :class:`keras.layers.Layer`.
 
+    Notes
+    -----
     Input shape: ``(batch, n_steps, features)``. Output shape: ``(batch, units)``.
     """
 
