@@ -9,7 +9,7 @@ import tensorflow as tf
 
 __all__ = ["clear_cache", "compiled", "trace_count"]
 
-KINDS = ("train", "predict", "record")
+KINDS = ("train", "predict", "record", "distributed", "distributed_step")
 _CACHE: dict[tuple, Callable] = {}
 TRACES: collections.Counter = collections.Counter()
 
@@ -17,7 +17,8 @@ TRACES: collections.Counter = collections.Counter()
 def trace_count(kind: str | None = None) -> int:
     """How many times a compiled function was traced in this process.
 
-    ``kind`` is ``"train"``, ``"predict"`` or ``"record"``; None counts them all.
+    ``kind`` is one of :data:`KINDS` (``"distributed"`` and ``"distributed_step"`` are the
+    multi-device training's); None counts them all.
     """
     if kind not in (None, *KINDS):
         raise ValueError(f"Unknown kind {kind!r}; choose one of {KINDS}.")

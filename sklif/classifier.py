@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from numbers import Integral, Real
 
@@ -16,7 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import inference, training
+from . import distributed, inference, training
 from .dynamics import RESETS
 from .encoders import ENCODINGS
 from .network import READOUTS, Hyper, Recording, Spec, build_model, init_weights
@@ -541,7 +542,12 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
         data = training.pad_data(Xs, y_index, sw, batch)
         weights = tuple(tf.constant(w) for w in self._weights)
         adam = self._adam_state(weights)
-        weights, adam, best_loss, best_score, history = training.train(
+        strategy = tf.distribute.get_strategy()
+        if tf.distribute.has_strategy() and strategy.num_replicas_in_sync > 1:
+            train = functools.partial(distributed.train_distributed, strategy)
+        else:
+            train = training.train
+        weights, adam, best_loss, best_score, history = train(
             spec,
             weights,
             adam,

@@ -24,7 +24,6 @@ from __future__ import annotations
 import collections
 import math
 import time
-import warnings
 import weakref
 
 import numpy as np
@@ -33,7 +32,15 @@ import tensorflow as tf
 from ._compile import TRACES, compiled
 from .inference import hyper_tensor, predict_logits
 from .network import Hyper, Spec, forward
-from .training import AdamState, Data, History, _adam_update, _kernel_indices, micro_batch_size
+from .training import (
+    AdamState,
+    Data,
+    History,
+    _kernel_indices,
+    _penalised_step,
+    micro_batch_size,
+    warn_diverged,
+)
 
 __all__ = ["REPLICA_TRACES", "train_distributed"]
 
@@ -94,11 +101,7 @@ def _step_builder(spec: Spec, rows: int, micro: int, strategy: tf.distribute.Str
         grads, ce_sum = strategy.run(replica, args=(w, hyper, denom, shards))
         grads = list(strategy.reduce(sum_, grads, axis=None))
         loss = strategy.reduce(sum_, ce_sum, axis=None) / denom
-        # the L2 penalty 0.5 alpha sum(kernel^2) / denom, added once with its gradient
-        for k in kernel_at:
-            grads[k] = grads[k] + alpha * w[k] / denom
-            loss += 0.5 * alpha * tf.reduce_sum(tf.square(w[k])) / denom
-        w, adam = _adam_update(w, adam, grads, lr)
+        w, adam, loss = _penalised_step(kernel_at, w, adam, grads, loss, lr, alpha, denom)
         return w, adam, loss
 
     return tf.function(step)
@@ -243,13 +246,7 @@ def train_distributed(
             break
         if not finite:
             stopped = "diverged"
-            warnings.warn(
-                f"Training diverged in epoch {epoch + 1} (non-finite loss or weights); "
-                "keeping the last finite weights. Lower learning_rate_init or change "
-                "tau/threshold/surrogate_slope.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
+            warn_diverged(epoch + 1)
             break
         weights, adam = w, state
         losses.append(loss)

@@ -120,11 +120,6 @@ def _kernel_indices(spec: Spec) -> list[int]:
     return out
 
 
-def _kernels(spec: Spec, weights) -> list:
-    """The kernels in the weight layout."""
-    return [weights[i] for i in _kernel_indices(spec)]
-
-
 def bptt_bytes(spec: Spec, rows: int) -> int:
     """Estimated memory that backpropagation through time holds for a batch of ``rows`` rows.
 
@@ -166,6 +161,29 @@ def _adam_update(w, adam: AdamState, grads, lr):
     v = tuple(ADAM_BETA_2 * vi + (1.0 - ADAM_BETA_2) * g * g for vi, g in zip(adam.v, grads))
     w = tuple(wi - rate * mi / (tf.sqrt(vi) + ADAM_EPSILON) for wi, mi, vi in zip(w, m, v))
     return w, AdamState(m, v, step)
+
+
+def _penalised_step(kernel_at, w, adam: AdamState, grads, loss, lr, alpha, denom):
+    """Add the L2 penalty ``0.5 alpha sum(kernel^2) / denom`` and its gradient, then step Adam.
+
+    Returns the new weights, the new Adam state and the penalised loss.
+    """
+    grads = list(grads)
+    for k in kernel_at:
+        grads[k] = grads[k] + alpha * w[k] / denom
+        loss += 0.5 * alpha * tf.reduce_sum(tf.square(w[k])) / denom
+    w, adam = _adam_update(w, adam, grads, lr)
+    return w, adam, loss
+
+
+def warn_diverged(epoch: int) -> None:
+    """The warning for a loss or weight that stopped being finite in ``epoch`` (1-based)."""
+    warnings.warn(
+        f"Training diverged in epoch {epoch} (non-finite loss or weights); keeping the last "
+        "finite weights. Lower learning_rate_init or change tau/threshold/surrogate_slope.",
+        RuntimeWarning,
+        stacklevel=5,  # the user's call of fit
+    )
 
 
 def _train_builder(spec: Spec, batch_size: int, micro: int, validation: bool):
@@ -223,12 +241,7 @@ def _train_builder(spec: Spec, batch_size: int, micro: int, validation: bool):
                 _, loss, grads = tf.while_loop(
                     lambda j, *_: j < n_pieces, piece, (tf.constant(0), tf.constant(0.0), zeros)
                 )
-            # the L2 penalty 0.5 alpha sum(kernel^2) / denom, added with its gradient
-            grads = list(grads)
-            for k in kernel_at:
-                grads[k] = grads[k] + alpha * w[k] / denom
-                loss += 0.5 * alpha * tf.reduce_sum(tf.square(w[k])) / denom
-            w, adam = _adam_update(w, adam, grads, lr)
+            w, adam, loss = _penalised_step(kernel_at, w, adam, grads, loss, lr, alpha, denom)
             return i + 1, w, adam, loss_sum + loss * total, weight_sum + total
 
         zero = tf.constant(0.0)
@@ -426,13 +439,7 @@ def train(
         done += n
         if status == DIVERGED:
             stopped = "diverged"
-            warnings.warn(
-                f"Training diverged in epoch {done + 1} (non-finite loss or weights); "
-                "keeping the last finite weights. Lower learning_rate_init or change "
-                "tau/threshold/surrogate_slope.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
+            warn_diverged(done + 1)
             break
         if status == CONVERGED:
             stopped = "converged"
