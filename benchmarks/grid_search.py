@@ -42,6 +42,7 @@ MLP_GRID = {
 }
 
 TRACES_AFTER_FIT: list[int] = []  # sklif's trace count after each fit, in order
+TRACES_IN_FIT: list[int] = []  # traces made inside each fit (scoring's predictions excluded)
 EPOCHS: list[int] = []  # epochs of each sklif fit
 
 
@@ -50,7 +51,9 @@ class CountingLIFClassifier(sklif.LIFClassifier):
 
     def fit(self, X, y, sample_weight=None):
         """Fit, then record :func:`sklif.training.trace_count` and ``n_iter_``."""
+        before = training.trace_count()
         super().fit(X, y, sample_weight)
+        TRACES_IN_FIT.append(training.trace_count() - before)
         TRACES_AFTER_FIT.append(training.trace_count())
         EPOCHS.append(self.n_iter_)
         return self
@@ -107,9 +110,13 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"sklif traces: {first} in the first fit, {later} in the {n_fits - 1} fits after it "
           f"(fits that traced, numbered from 1: {tracing}); by kind: "
           + ", ".join(f"{k} {training.trace_count(k)}" for k in ("train", "predict", "record")))
+    in_fit = [i + 1 for i, n in enumerate(TRACES_IN_FIT) if n]
+    print(f"sklif traces inside fit: {sum(TRACES_IN_FIT)} (in fits {in_fit}); every fit after "
+          f"the first compiled nothing new: {in_fit == [1]}")
     print(f"sklif epochs per fit: mean {sum(EPOCHS) / n_fits:.0f}, "
           f"min {min(EPOCHS)}, max {max(EPOCHS)}")
     return dict(lif_s=lif_s, mlp_s=mlp_s, traces_after_fit=list(TRACES_AFTER_FIT),
+                traces_in_fit=list(TRACES_IN_FIT),
                 lif_best=lif.best_score_, mlp_best=mlp.best_score_)
 
 

@@ -11,7 +11,9 @@ the fits of a grid search over those numbers reuse one compilation.
 
 Data are padded with zero-weight rows: a single batch to at least :data:`MIN_ROWS` rows (a
 power of two), several batches to a power-of-two number of batches, so data sets of similar
-size (the folds of a cross-validation, the final refit) share a graph.
+size (the folds of a cross-validation, the final refit) share a graph. A padded single batch
+is computed in pieces of :data:`PIECE_ROWS` rows whose gradients are summed, and pieces
+holding only padding are skipped, so the padding costs no compute.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ __all__ = [
 
 ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-8
 MIN_ROWS = 256  # a single batch is padded to at least this many rows
+PIECE_ROWS = 64  # a padded single batch runs in pieces of this many rows, skipping padding
 CHUNK_SECONDS = 1.0  # aim of one compiled call's length, so Ctrl-C is answered promptly
 MAX_CHUNK = 256  # epochs per compiled call at most (a static size: XLA compiles array sizes in)
 RUNNING, CONVERGED, DIVERGED = 0, 1, 2
@@ -375,6 +378,9 @@ def train(
     """
     val, val_rows = _pad_validation(validation)
     micro = micro_batch_size(spec, data.batch_size, max_memory_bytes)
+    if data.n_batches == 1 and data.batch_size > data.n_samples:
+        # pieces that hold only padding are skipped, so a small data set costs its own size
+        micro = min(micro, PIECE_ROWS)
     fn = compiled(
         "train",
         (spec, data.batch_size, micro, int(data.X.shape[0]), val_rows, device),
