@@ -54,8 +54,45 @@ def _check_steps(n_steps: int) -> None:
         raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}.")
 
 
+class _Synapses(keras.layers.Layer):
+    """Base of the layers with dense synapses: ``units``, ``kernel``, ``bias``."""
+
+    def __init__(self, units: int, kernel_initializer, bias_initializer, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(units, int) or units < 1:
+            raise ValueError(f"units must be a positive integer, got {units!r}.")
+        self.units = units
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(
+            name="kernel", shape=(input_shape[-1], self.units), initializer=self.kernel_initializer
+        )
+        self.bias = self.add_weight(
+            name="bias", shape=(self.units,), initializer=self.bias_initializer
+        )
+
+    def _time_major_input(self, inputs) -> tf.Tensor:
+        """The input as a time-major tensor, building the weights on first use."""
+        x = _time_major(tf.convert_to_tensor(inputs, self.compute_dtype))
+        if not self.built:
+            self.build((None, None, x.shape[-1]))
+            self.built = True
+        return x
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            units=self.units,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            bias_initializer=keras.initializers.serialize(self.bias_initializer),
+        )
+        return config
+
+
 @keras.saving.register_keras_serializable(package=_PACKAGE)
-class LIF(keras.layers.Layer):
+class LIF(_Synapses):
     """Dense synapses followed by leaky-integrate-and-fire neurons, run over time.
 
     Input currents ``I[t] = x[t] @ kernel + bias`` for all steps come from one matrix product;
@@ -109,15 +146,12 @@ class LIF(keras.layers.Layer):
         bias_initializer="zeros",
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        if not isinstance(units, int) or units < 1:
-            raise ValueError(f"units must be a positive integer, got {units!r}.")
+        super().__init__(units, kernel_initializer, bias_initializer, **kwargs)
         _check_positive(tau=tau, threshold=threshold, dt=dt, surrogate_slope=surrogate_slope)
         if surrogate not in SURROGATES:
             raise ValueError(f"surrogate must be one of {sorted(SURROGATES)}, got {surrogate!r}.")
         if reset not in RESETS:
             raise ValueError(f"reset must be one of {RESETS}, got {reset!r}.")
-        self.units = units
         self.tau = float(tau)
         self.threshold = float(threshold)
         self.dt = float(dt)
@@ -126,17 +160,9 @@ class LIF(keras.layers.Layer):
         self.reset = reset
         self.clamp = bool(clamp)
         self.trainable_tau = bool(trainable_tau)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
 
     def build(self, input_shape):
-        features = input_shape[-1]
-        self.kernel = self.add_weight(
-            name="kernel", shape=(features, self.units), initializer=self.kernel_initializer
-        )
-        self.bias = self.add_weight(
-            name="bias", shape=(self.units,), initializer=self.bias_initializer
-        )
+        super().build(input_shape)
         if self.trainable_tau:
             self.log_tau = self.add_weight(
                 name="log_tau",
@@ -159,10 +185,7 @@ class LIF(keras.layers.Layer):
 
     def simulate(self, inputs) -> tuple[tf.Tensor, tf.Tensor]:
         """Run the layer and return ``(spikes, membrane)``, each ``(batch, n_steps, units)``."""
-        x = _time_major(tf.convert_to_tensor(inputs, self.compute_dtype))
-        if not self.built:
-            self.build((None, None, x.shape[-1]))
-            self.built = True
+        x = self._time_major_input(inputs)
         steps, batch = tf.shape(x)[0], tf.shape(x)[1]
         flat = tf.reshape(x, [-1, x.shape[-1]])
         current = tf.reshape(flat @ self.kernel + self.bias, [steps, batch, self.units])
@@ -178,7 +201,6 @@ class LIF(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(
-            units=self.units,
             tau=self.tau,
             threshold=self.threshold,
             dt=self.dt,
@@ -187,14 +209,12 @@ class LIF(keras.layers.Layer):
             reset=self.reset,
             clamp=self.clamp,
             trainable_tau=self.trainable_tau,
-            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
-            bias_initializer=keras.initializers.serialize(self.bias_initializer),
         )
         return config
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
-class LeakyReadout(keras.layers.Layer):
+class LeakyReadout(_Synapses):
     """Non-spiking leaky output units; the output is their mean membrane potential over time.
 
     ``v[t] = beta v[t-1] + (1 - beta) (x[t] @ kernel + bias)`` with ``beta = exp(-dt / tau)``,
@@ -226,30 +246,14 @@ class LeakyReadout(keras.layers.Layer):
         bias_initializer="zeros",
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        if not isinstance(units, int) or units < 1:
-            raise ValueError(f"units must be a positive integer, got {units!r}.")
+        super().__init__(units, kernel_initializer, bias_initializer, **kwargs)
         _check_positive(tau=tau, dt=dt)
-        self.units = units
         self.tau = float(tau)
         self.dt = float(dt)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-
-    def build(self, input_shape):
-        self.kernel = self.add_weight(
-            name="kernel", shape=(input_shape[-1], self.units), initializer=self.kernel_initializer
-        )
-        self.bias = self.add_weight(
-            name="bias", shape=(self.units,), initializer=self.bias_initializer
-        )
 
     def simulate(self, inputs) -> tf.Tensor:
         """Return the membrane trace ``v``, shape ``(batch, n_steps, units)``."""
-        x = _time_major(tf.convert_to_tensor(inputs, self.compute_dtype))
-        if not self.built:
-            self.build((None, None, x.shape[-1]))
-            self.built = True
+        x = self._time_major_input(inputs)
         current = tf.tensordot(x, self.kernel, 1) + self.bias
         return _time_major(leaky_integrate(current, self.tau, self.dt))
 
@@ -261,13 +265,7 @@ class LeakyReadout(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            units=self.units,
-            tau=self.tau,
-            dt=self.dt,
-            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
-            bias_initializer=keras.initializers.serialize(self.bias_initializer),
-        )
+        config.update(tau=self.tau, dt=self.dt)
         return config
 
 
