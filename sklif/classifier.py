@@ -20,7 +20,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from . import distributed, inference, training
 from .dynamics import RESETS
 from .encoders import ENCODINGS
-from .network import READOUTS, Hyper, Recording, Spec, build_model, init_weights
+from .network import READOUTS, Hyper, Recording, Spec, build_model, init_weights, weight_bytes
 from .surrogates import SURROGATES
 
 __all__ = ["LIFClassifier"]
@@ -505,6 +505,13 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
 
         rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31 - 1))
         spec = self._make_spec(X.shape[1], max(len(self.classes_), 2))
+        if weight_bytes(spec) > float(self.max_memory_mb) * 2**20:
+            raise ValueError(
+                f"The weights of hidden_layer_sizes={spec.hidden_layer_sizes} with "
+                f"{spec.n_features} features need about {weight_bytes(spec) / 2**20:.0f} MiB "
+                f"with Adam's state, more than max_memory_mb={self.max_memory_mb}. Use "
+                "smaller layers or raise max_memory_mb."
+            )
         if first_pass:
             self._fit_scaling(X, sw)
             self._spec = spec

@@ -22,7 +22,16 @@ from . import layers
 from .dynamics import LIFParameters, leaky_integrate, lif_scan, readout_weights
 from .encoders import encode
 
-__all__ = ["Hyper", "Recording", "Spec", "build_model", "forward", "init_weights", "simulate"]
+__all__ = [
+    "Hyper",
+    "Recording",
+    "Spec",
+    "build_model",
+    "forward",
+    "init_weights",
+    "simulate",
+    "weight_bytes",
+]
 
 READOUTS = ("membrane", "spike_count")
 
@@ -115,6 +124,11 @@ def init_weights(
         if spiking and spec.trainable_tau:
             weights.append(np.full(fan_out, math.log(tau), np.float32))
     return weights
+
+
+def weight_bytes(spec: Spec) -> int:
+    """Memory of the float32 weights with Adam's two moment estimates (three copies)."""
+    return 3 * 4 * sum(fan_in * fan_out + fan_out for fan_in, fan_out in _layer_sizes(spec))
 
 
 def _unpack(spec: Spec, weights):

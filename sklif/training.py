@@ -400,7 +400,8 @@ def train(
     losses, scores, stopped, chunk, done = [], [], "max_iter", 1, 0
     while done < max_iter:
         chunk = 1 if verbose else min(chunk, max_iter - done)
-        sizes = tf.constant([data.n_samples, data.n_batches, chunk, n_iter_no_change], tf.int32)
+        patience = min(n_iter_no_change, 2**30)  # an int32 in the graph
+        sizes = tf.constant([data.n_samples, data.n_batches, chunk, patience], tf.int32)
         seed = tf.constant(rng.integers(0, 2**31 - 1, size=2), tf.int32)
         start = time.perf_counter()
         try:

@@ -50,6 +50,12 @@ def test_not_even_one_sample_fits_names_the_parameters(small_xy):
         LIFClassifier(n_steps=100_000, hidden_layer_sizes=(512,), max_memory_mb=1).fit(X, y)
 
 
+def test_huge_layers_are_refused_before_allocating(small_xy):
+    X, y = small_xy
+    with pytest.raises(ValueError, match="hidden_layer_sizes.*max_memory_mb"):
+        LIFClassifier(hidden_layer_sizes=(10**9,)).fit(X, y)
+
+
 def _interrupt_on_call(monkeypatch, call: int):
     """Make the compiled training function raise KeyboardInterrupt on its ``call``-th use."""
     original = training.compiled
