@@ -78,14 +78,6 @@ class Data(NamedTuple):
     n_batches: int
 
 
-class Progress(NamedTuple):
-    """The stopping rule's memory: best loss, best validation score, epochs without gain."""
-
-    best_loss: float
-    best_score: float
-    no_improvement: int
-
-
 class History(NamedTuple):
     """What :func:`train` did: the loss per epoch and, with validation, the accuracy."""
 
