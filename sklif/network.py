@@ -31,6 +31,7 @@ __all__ = [
     "init_weights",
     "simulate",
     "weight_bytes",
+    "weight_shapes",
 ]
 
 READOUTS = ("membrane", "spike_count")
@@ -126,9 +127,20 @@ def init_weights(
     return weights
 
 
+def weight_shapes(spec: Spec) -> list[tuple[int, ...]]:
+    """Shapes of the weights in the layout of :func:`init_weights`, without allocating them."""
+    shapes: list[tuple[int, ...]] = []
+    n_spiking = _spiking_layers(spec)
+    for index, (fan_in, fan_out) in enumerate(_layer_sizes(spec)):
+        shapes += [(fan_in, fan_out), (fan_out,)]
+        if index < n_spiking and spec.trainable_tau:
+            shapes.append((fan_out,))
+    return shapes
+
+
 def weight_bytes(spec: Spec) -> int:
     """Memory of the float32 weights with Adam's two moment estimates (three copies)."""
-    return 3 * 4 * sum(fan_in * fan_out + fan_out for fan_in, fan_out in _layer_sizes(spec))
+    return 3 * 4 * sum(math.prod(shape) for shape in weight_shapes(spec))
 
 
 def _unpack(spec: Spec, weights):

@@ -39,7 +39,7 @@ from sklearn.utils.validation import check_is_fitted
 from .classifier import LIFClassifier
 from .dynamics import RESETS
 from .encoders import ENCODINGS
-from .network import READOUTS, Hyper, Spec, init_weights
+from .network import READOUTS, Hyper, Spec, weight_shapes
 from .surrogates import SURROGATES
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "ModelFileError", "load", "save"]
@@ -522,7 +522,7 @@ def _check_fitted(fitted: dict[str, Any], estimator: LIFClassifier) -> None:
     )
     if max(n_features, n_outputs, *spec.hidden_layer_sizes) > stored:
         _fail("the network is larger than the weights stored for it.")  # before allocating
-    expected = [w.shape for w in init_weights(spec, 1.0, 1.0, _ShapeOnly())]
+    expected = weight_shapes(spec)
     _check_float32_tuple(weights, expected, "_weights")
     if not all(np.all(np.isfinite(w)) for w in weights):
         _fail("_weights must be finite.")
@@ -583,20 +583,3 @@ def _check_float32_tuple(values: Any, shapes: list[tuple], name: str) -> None:
             _fail(f"{name}[{i}] must be a float32 array.")
         if value.shape != tuple(shape):
             _fail(f"{name}[{i}] has shape {value.shape}, the network needs {tuple(shape)}.")
-
-
-class _Shape:
-    """Stands in for an array in :func:`init_weights`: it has a shape and allocates nothing."""
-
-    def __init__(self, shape: tuple[int, ...]):
-        self.shape = tuple(shape)
-
-    def astype(self, dtype) -> _Shape:
-        return self
-
-
-class _ShapeOnly:
-    """A random generator for :func:`init_weights` that yields only the kernels' shapes."""
-
-    def normal(self, loc: float, scale: float, size: tuple[int, ...]) -> _Shape:
-        return _Shape(size)

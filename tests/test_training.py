@@ -110,3 +110,13 @@ def test_epoch_runs_all_batches_and_padding_carries_no_weight(small_xy):
     data = training.pad_data(X.astype(np.float32), y, np.ones(len(y)), batch_size=16)
     assert (data.n_samples, data.batch_size, data.n_batches) == (60, 16, 4)
     assert data.X.shape[0] == 64 and float(tf.reduce_sum(data.sw)) == 60.0
+
+
+@pytest.mark.parametrize("readout", ["membrane", "spike_count"])
+@pytest.mark.parametrize("trainable_tau", [False, True])
+def test_weight_shapes_match_the_initial_weights(readout, trainable_tau):
+    from sklif.network import weight_shapes
+
+    spec = Spec(5, (7, 6), 3, 4, readout=readout, trainable_tau=trainable_tau)
+    weights = init_weights(spec, 5.0, 1.0, np.random.default_rng(0))
+    assert [w.shape for w in weights] == weight_shapes(spec)
