@@ -536,16 +536,17 @@ class LIFClassifier(ClassifierMixin, BaseEstimator):
         if self.early_stopping and not incremental:
             Xs, y_index, sw, validation = self._split_validation(Xs, y_index, sw, rng)
         Xs, y_index, sw = _merge_duplicates(Xs, y_index, sw)
-        batch = len(Xs) if self.batch_size == "auto" else self.batch_size
         if self.batch_size == "auto":
             batch = min(200, len(Xs))
-        elif self.batch_size > len(Xs) and not incremental:
-            warnings.warn(
-                f"batch_size={self.batch_size} is larger than the {len(Xs)} distinct samples; "
-                "it is clipped.",
-                UserWarning,
-                stacklevel=3,
-            )
+        else:
+            batch = self.batch_size
+            if batch > len(Xs) and not incremental:
+                warnings.warn(
+                    f"batch_size={self.batch_size} is larger than the {len(Xs)} distinct samples; "
+                    "it is clipped.",
+                    UserWarning,
+                    stacklevel=3,
+                )
         data = training.pad_data(Xs, y_index, sw, batch)
         weights = tuple(tf.constant(w) for w in self._weights)
         adam = self._adam_state(weights)

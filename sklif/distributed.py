@@ -39,6 +39,7 @@ from .training import (
     _kernel_indices,
     _penalised_step,
     micro_batch_size,
+    pad_rows,
     warn_diverged,
 )
 
@@ -125,15 +126,9 @@ def _shards(strategy, X, Y, sw, rows: int, micro: int, seed: np.ndarray):
     def value(ctx):
         i = ctx.replica_id_in_sync_group
         idx = parts[i]
-        Xs = np.zeros((rows, X.shape[1]), np.float32)
-        Ys = np.zeros(rows, np.int32)
-        sws = np.zeros(rows, np.float32)
-        Xs[: len(idx)], Ys[: len(idx)], sws[: len(idx)] = X[idx], Y[idx], sw[idx]
         with tf.device(strategy.extended.worker_devices[i]):
             return (
-                tf.constant(Xs),
-                tf.constant(Ys),
-                tf.constant(sws),
+                *pad_rows(X[idx], Y[idx], sw[idx], rows),
                 tf.constant([seed[0] + i * 7919, seed[1]], tf.int32),
                 tf.constant(-(-len(idx) // micro), tf.int32),
             )

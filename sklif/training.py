@@ -87,6 +87,19 @@ class History(NamedTuple):
     stopped: str  # "converged", "max_iter", "interrupted" or "diverged"
 
 
+def pad_rows(X: np.ndarray, y: np.ndarray, sw: np.ndarray, rows: int) -> tuple[tf.Tensor, ...]:
+    """``X``, ``y``, ``sw`` as float32/int32/float32 tensors of ``rows`` rows; the rows added
+    at the end are zeros and so carry zero weight."""
+    n = len(X)
+    Xp = np.zeros((rows, X.shape[1]), np.float32)
+    Xp[:n] = X
+    yp = np.zeros(rows, np.int32)
+    yp[:n] = y
+    swp = np.zeros(rows, np.float32)
+    swp[:n] = sw
+    return tf.constant(Xp), tf.constant(yp), tf.constant(swp)
+
+
 def pad_data(X: np.ndarray, y: np.ndarray, sw: np.ndarray, batch_size: int) -> Data:
     """Pad ``X``, ``y``, ``sw`` with zero-weight rows into the shapes the graph expects."""
     n = len(X)
@@ -96,13 +109,7 @@ def pad_data(X: np.ndarray, y: np.ndarray, sw: np.ndarray, batch_size: int) -> D
         batch_size = rows = max(MIN_ROWS, pow2(n))
     else:
         rows = batch_size * pow2(n_batches)
-    Xp = np.zeros((rows, X.shape[1]), np.float32)
-    Xp[:n] = X
-    Yp = np.zeros(rows, np.int32)
-    Yp[:n] = y
-    swp = np.zeros(rows, np.float32)
-    swp[:n] = sw
-    return Data(tf.constant(Xp), tf.constant(Yp), tf.constant(swp), n, batch_size, n_batches)
+    return Data(*pad_rows(X, y, sw, rows), n, batch_size, n_batches)
 
 
 def _kernel_indices(spec: Spec) -> list[int]:
@@ -323,15 +330,8 @@ def _train_builder(spec: Spec, batch_size: int, micro: int, validation: bool):
 def _pad_validation(validation):
     if validation is None:
         return (tf.zeros([8, 1]), tf.zeros([8], tf.int32), tf.zeros([8])), 0
-    Xv, yv, swv = validation
-    rows = max(8, pow2(len(Xv)))
-    X = np.zeros((rows, Xv.shape[1]), np.float32)
-    X[: len(Xv)] = Xv
-    y = np.zeros(rows, np.int32)
-    y[: len(Xv)] = yv
-    sw = np.zeros(rows, np.float32)
-    sw[: len(Xv)] = swv
-    return (tf.constant(X), tf.constant(y), tf.constant(sw)), rows
+    rows = max(8, pow2(len(validation[0])))
+    return pad_rows(*validation, rows), rows
 
 
 def train(
